@@ -1,0 +1,23 @@
+// Saving and loading a module's parameters as a safetensors file (see SafeTensors.swift).
+
+import Tensor
+
+extension Module {
+    /// Writes every parameter under its dotted name. Atomic: a temporary file renamed into place.
+    public func save(to path: String, metadata: [String: String] = [:]) throws {
+        let arrays = namedParameters.map { NamedArray(name: $0.name, shape: $0.tensor.shape, values: $0.tensor.data) }
+        try SafeTensors.write(arrays, metadata: metadata, to: path)
+    }
+
+    /// Reads a checkpoint written for this architecture into the parameters. Throws, naming the
+    /// file and the tensor, if anything is missing, extra or shaped differently; then nothing is
+    /// changed. Returns the file's metadata.
+    @discardableResult
+    public func load(from path: String) throws -> [String: String] {
+        let (arrays, metadata) = try SafeTensors.read(from: path)
+        let params = namedParameters
+        let values = try SafeTensors.matchShapes(arrays, expected: params.map { ($0.name, $0.tensor.shape) }, file: path)
+        for (name, tensor) in params { tensor.data = values[name]! }
+        return metadata
+    }
+}

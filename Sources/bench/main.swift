@@ -1,0 +1,79 @@
+// swift run -c release bench [--quick] [--only matmul|conv|models]
+//
+// Prints one CSV line per figure: name,size,threads,value,unit. The models are those of
+// shared/bench-models.md; each training step = forward, MSE on ε, backward, Adam (lr 1e-3);
+// the median of 20 steps after 5 warm-up steps.
+
+import Foundation
+import NN
+import Tensor
+
+let arguments = CommandLine.arguments.dropFirst()
+let quick = arguments.contains("--quick")
+let only: String? = arguments.firstIndex(of: "--only").flatMap { i in arguments.index(after: i) < arguments.endIndex ? arguments[arguments.index(after: i)] : nil }
+if arguments.contains("--help") {
+    print("usage: bench [--quick] [--only matmul|conv|models]\nCSV lines: name,size,threads,value,unit")
+    exit(0)
+}
+for a in arguments where a.hasPrefix("--") && !["--quick", "--only", "--help"].contains(a) {
+    FileHandle.standardError.write("bench: unknown flag \(a) (flags: --quick, --only matmul|conv|models, --help)\n".data(using: .utf8)!)
+    exit(2)
+}
+
+print("name,size,threads,value,unit")
+if only == nil || only == "matmul" { runMatmulBench(quick: quick) }
+if only == nil || only == "conv" { runConvBench(quick: quick) }
+if only == nil || only == "models" { runModelBench(quick: quick) }
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// The timing stand-in schedule of bench-models.md: ᾱ_t = cos²(π/2 · t/999)·0.999 + 1e-4.
+func benchAlphaBar(_ t: Int) -> Float {
+    let c = Foundation.cos(Double.pi / 2 * Double(t) / 999)
+    return Float(c * c * 0.999 + 1e-4)
+}
+
+/// Median milliseconds of a training step: x_t = √ᾱ·x0 + √(1−ᾱ)·ε, loss = MSE(model(x_t, t), ε).
+func timeTrainingStep(name: String, parameters: [Tensor], sampleShape: [Int], batch: Int, steps: Int, warmup: Int,
+                      model: (Tensor, [Float]) -> Tensor) {
+    var rng = RandomGenerator(seed: 0)
+    let adam = Adam(parameters, learningRate: 1e-3)
+    let x0 = Tensor.randn([batch] + sampleShape, using: &rng)
+    let perExample = sampleShape.reduce(1, *)
+    var times: [Double] = []
+    for step in 0..<(warmup + steps) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let t = (0..<batch).map { _ in rng.int(in: 0..<1000) }
+        let noise = Tensor.randn(x0.shape, using: &rng)
+        var a = [Float](repeating: 0, count: x0.count), s = a
+        for b in 0..<batch {
+            let ab = benchAlphaBar(t[b])
+            for j in 0..<perExample { a[b * perExample + j] = ab.squareRoot(); s[b * perExample + j] = (1 - ab).squareRoot() }
+        }
+        let xt = Tensor(a, shape: x0.shape) * x0 + Tensor(s, shape: x0.shape) * noise
+        for p in parameters { p.zeroGrad() }
+        let loss = model(xt, t.map(Float.init)).mse(noise)
+        loss.backward()
+        adam.step()
+        if step >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+    }
+    print("train_step,\(name),\(Parallel.threadCount),\(String(format: "%.2f", median(times))),ms")
+    print("params,\(name),\(Parallel.threadCount),\(parameters.reduce(0) { $0 + $1.count }),count")
+}
+
+func runModelBench(quick: Bool) {
+    var rng = RandomGenerator(seed: 1)
+    let steps = quick ? 3 : 20, warmup = quick ? 1 : 5
+    let mlp = BenchMLP(using: &rng)
+    guard mlp.parameterCount == 37_762 else { fatalError("bench mlp has \(mlp.parameterCount) parameters, bench-models.md says 37,762") }
+    timeTrainingStep(name: "mlp", parameters: mlp.parameters, sampleShape: [2], batch: 256, steps: steps, warmup: warmup) { mlp($0, $1) }
+    for size in quick ? [16] : [16, 32] {
+        let unet = BenchUNet(using: &rng)
+        guard unet.parameterCount == 368_739 else { fatalError("bench unet has \(unet.parameterCount) parameters, bench-models.md says 368,739") }
+        timeTrainingStep(name: "unet\(size)", parameters: unet.parameters, sampleShape: [3, size, size], batch: 64,
+                         steps: steps, warmup: warmup) { unet($0, $1) }
+    }
+}

@@ -1,0 +1,131 @@
+// Forward values worked by hand, and broadcasting against a naive reference.
+
+import Testing
+@testable import Tensor
+
+@Suite("Op values")
+struct OpValueTests {
+    @Test("matmul 2x3 · 3x2, worked by hand")
+    func matmulByHand() {
+        let a = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
+        let b = Tensor([7, 8, 9, 10, 11, 12], shape: [3, 2])
+        // [1·7+2·9+3·11, 1·8+2·10+3·12; 4·7+5·9+6·11, 4·8+5·10+6·12] = [58, 64; 139, 154]
+        #expect(a.matmul(b).data == [58, 64, 139, 154])
+        #expect(a.matmul(b.transposed().detached(), transposeOther: true).data == [58, 64, 139, 154])
+    }
+
+    @Test("conv2d: a 3x3 kernel of ones sums each neighbourhood (zero padding)")
+    func convByHand() {
+        let x = Tensor((1...9).map(Float.init), shape: [1, 1, 3, 3])  // 1 2 3 / 4 5 6 / 7 8 9
+        let w = Tensor.ones([1, 1, 3, 3])
+        // corner (0,0): 1+2+4+5 = 12; centre: 45; (0,1): 1+2+3+4+5+6 = 21
+        let y = x.conv2d(w, padding: 1)
+        #expect(y.shape == [1, 1, 3, 3])
+        #expect(y.data == [12, 21, 16, 27, 45, 33, 24, 39, 28])
+        // stride 2 picks the corners of that map: 12, 16, 24, 28
+        #expect(x.conv2d(w, stride: 2, padding: 1).data == [12, 16, 24, 28])
+    }
+
+    @Test("softmax, log-softmax: hand values and stability at huge logits")
+    func softmaxValues() {
+        // softmax([0, ln 3]) = [1/4, 3/4]
+        let s = Tensor([0, Float(3).squareRoot() * Float(3).squareRoot()].map { $0 == 0 ? 0 : Float(1.0986123) }, shape: [2]).softmax()
+        #expect(Swift.abs(s.data[0] - 0.25) < 1e-6 && Swift.abs(s.data[1] - 0.75) < 1e-6)
+        let big = Tensor([1000, 1000], shape: [1, 2])
+        #expect(big.softmax().data == [0.5, 0.5])
+        let ls = big.logSoftmax().data  // log(1/2) = −0.693147
+        #expect(ls.allSatisfy { Swift.abs($0 + 0.693147) < 1e-5 })
+    }
+
+    @Test("reductions by hand")
+    func reductions() {
+        let x = Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
+        #expect(x.sum().item == 21)
+        #expect(x.sum(axes: [0]).data == [5, 7, 9])
+        #expect(x.sum(axes: [1], keepDims: true).shape == [2, 1])
+        #expect(x.mean(axes: [1]).data == [2, 5])
+        // variance of [1,2,3] = ((−1)² + 0 + 1²)/3 = 2/3
+        #expect(Swift.abs(x.variance(axes: [1]).data[0] - 2.0 / 3.0) < 1e-6)
+        #expect(x.max(axis: 0).data == [4, 5, 6])
+        #expect(x.max(axis: -1, keepDims: true).shape == [2, 1])
+    }
+
+    @Test("long sums are accurate: 10⁶ copies of 0.1")
+    func longSum() {
+        let x = Tensor(repeating: 0.1, shape: [1_000_000])
+        #expect(Swift.abs(x.sum().item - 100_000) < 1)
+    }
+
+    @Test("pool and upsample by hand")
+    func resampling() {
+        let x = Tensor([1, 2, 3, 4], shape: [1, 1, 2, 2])
+        #expect(x.avgPool2x2().data == [2.5])
+        #expect(x.upsampleNearest2x().data == [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
+    }
+
+    @Test("permute, slice, concat, gather move the right elements")
+    func movement() {
+        let x = Tensor([0, 1, 2, 3, 4, 5], shape: [2, 3])
+        #expect(x.transposed().data == [0, 3, 1, 4, 2, 5])
+        #expect(x.slice(axis: 1, 1..<3).data == [1, 2, 4, 5])
+        #expect(Tensor.concat([x, x.slice(axis: 1, 0..<1)], axis: 1).data == [0, 1, 2, 0, 3, 4, 5, 3])
+        #expect(x.gather(rows: [1, 1, 0]).data == [3, 4, 5, 3, 4, 5, 0, 1, 2])
+        #expect(x.reshaped([3, -1]).shape == [3, 2])
+        let y = Tensor((0..<24).map(Float.init), shape: [2, 3, 4]).permuted([2, 0, 1])
+        #expect(y.shape == [4, 2, 3])
+        #expect(y[3, 1, 2] == 12 + 2 * 4 + 3)  // y[k, i, j] = x[i, j, k] = 12i + 4j + k
+    }
+
+    @Test("activation values by hand")
+    func activations() {
+        let x = Tensor([-1, 0, 2], shape: [3])
+        #expect(x.relu().data == [0, 0, 2])
+        // σ(0) = 0.5; silu(2) = 2/(1+e⁻²) = 1.761594
+        #expect(x.sigmoid().data[1] == 0.5)
+        #expect(Swift.abs(x.silu().data[2] - 1.761594) < 1e-5)
+        // gelu(−1) with the tanh approximation: −0.5·(1 + tanh(0.79788·(−1.044715))) = −0.158808
+        #expect(Swift.abs(x.gelu().data[0] + 0.158808) < 1e-5)
+    }
+
+    /// A naive broadcasting reference: for each output index, read the matching input elements.
+    static func naiveBroadcast(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> (shape: [Int], data: [Float]) {
+        let n = Swift.max(a.rank, b.rank)
+        let pa = [Int](repeating: 1, count: n - a.rank) + a.shape
+        let pb = [Int](repeating: 1, count: n - b.rank) + b.shape
+        let shape = zip(pa, pb).map { Swift.max($0, $1) }
+        let total = shape.reduce(1, *)
+        var out: [Float] = []
+        for flat in 0..<total {
+            var rem = flat, ia = 0, ib = 0, sa = 1, sb = 1
+            for d in stride(from: n - 1, through: 0, by: -1) {
+                let k = rem % shape[d]; rem /= shape[d]
+                ia += (pa[d] == 1 ? 0 : k) * sa; sa *= pa[d]
+                ib += (pb[d] == 1 ? 0 : k) * sb; sb *= pb[d]
+            }
+            out.append(f(a.data[ia], b.data[ib]))
+        }
+        return (shape, out)
+    }
+
+    @Test("broadcasting agrees with the naive reference on random compatible shapes")
+    func broadcastingProperty() {
+        var rng = RandomGenerator(seed: 7)
+        for _ in 0..<300 {
+            let rank = rng.int(in: 0..<5)
+            let full = (0..<rank).map { _ in rng.int(in: 1..<5) }
+            func variant() -> [Int] {
+                let dropped = rng.int(in: 0..<(rank + 1))
+                return full.dropFirst(dropped).map { rng.int(in: 0..<3) == 0 ? 1 : $0 }
+            }
+            let a = Tensor.randn(variant(), using: &rng), b = Tensor.randn(variant(), using: &rng)
+            let expected = Self.naiveBroadcast(a, b, *)
+            let got = a * b
+            #expect(got.shape == expected.shape, "\(a.shape) * \(b.shape)")
+            #expect(got.data == expected.data, "\(a.shape) * \(b.shape)")
+            let sub = a - b
+            #expect(sub.data == Self.naiveBroadcast(a, b, -).data, "\(a.shape) - \(b.shape)")
+            // expand agrees too
+            #expect(a.expand(to: expected.shape).data == Self.naiveBroadcast(a, Tensor.zeros(expected.shape), { x, _ in x }).data)
+        }
+    }
+}
