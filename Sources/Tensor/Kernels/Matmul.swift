@@ -1,0 +1,458 @@
+// Matrix multiply: the kernel under every Linear, Conv2d (through im2col) and attention.
+//
+//     C[m,n] = (accumulate ? C : 0) + op(A)[m,k] · op(B)[k,n]
+//
+// `gemmNaive` is the definition, three loops a learner can read; `gemm` computes the
+// same numbers some 50-100 times faster. It is the classic GotoBLAS/BLIS design
+// (Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication", 2008;
+// Van Zee & van de Geijn, "BLIS", 2015), in plain Swift with SIMD8<Float>:
+//
+//  1. Pack. op(A) is copied into slivers of MR = 6 rows laid out k-major (for each k,
+//     the 6 values of a column), op(B) into slivers of NR = 16 columns (for each k, 16
+//     values of a row). The copy reads either storage order, so the transposed cases
+//     cost nothing extra later, and the kernel always streams contiguous memory.
+//  2. Block. k is cut into blocks of KC = 256, so one B block of a task (KC x 384
+//     floats) stays in L2 and one A sliver (KC x 6) in L1 while the kernel sweeps.
+//  3. Micro-kernel. A 6x16 tile of C lives in 12 SIMD8 registers (of the 16 AVX2
+//     has) for the whole k loop; each step loads 16 values of B, broadcasts 6 of A and
+//     issues 12 fused multiply-adds (vfmadd231ps). That ratio keeps both FMA units busy.
+//  4. Edges. Packing pads the last slivers with zeros; a tile that sticks out of C is
+//     computed into a 6x16 scratch tile and only its valid part is copied.
+//
+// Determinism: every element of C is summed in the same order (k blocks of KC in
+// order, k in order within a block) whatever the thread count, because threads only
+// split C into rectangles of whole tiles, never k. Results are bit-identical for any
+// `Parallel.threadCount`.
+
+// MARK: - The oracle
+
+/// C = (accumulate ? C : 0) + op(A)·op(B), three loops, summed in Float in k order.
+/// The readable definition `gemm` is tested against. Row-major storage:
+/// op(A)[i,p] is `a[i*lda + p]`, or `a[p*lda + i]` when `transA` (A stored as [k,m]);
+/// op(B)[p,j] is `b[p*ldb + j]`, or `b[j*ldb + p]` when `transB` (B stored as [n,k]).
+public func gemmNaive(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                      a: UnsafePointer<Float>, lda: Int,
+                      b: UnsafePointer<Float>, ldb: Int,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var sum: Float = 0
+            for p in 0..<k {
+                let aip = transA ? a[p * lda + i] : a[i * lda + p]
+                let bpj = transB ? b[j * ldb + p] : b[p * ldb + j]
+                sum += aip * bpj
+            }
+            c[i * ldc + j] = accumulate ? c[i * ldc + j] + sum : sum
+        }
+    }
+}
+
+// MARK: - Public entry points
+
+/// C[m,n] = (accumulate ? C : 0) + op(A) · op(B), row-major, leading dimensions lda/ldb/ldc.
+/// op(A) is A [m,k] (lda >= k) or, when `transA`, the transpose of A stored as [k,m]
+/// (lda >= m). Same for B ([k,n], or stored [n,k] when `transB`).
+/// C must not overlap A or B. Parallel over `Parallel.threadCount` threads; the
+/// result does not depend on the thread count.
+public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                 a: UnsafePointer<Float>, lda: Int,
+                 b: UnsafePointer<Float>, ldb: Int,
+                 c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+    let p = GemmProblem(transA: transA, transB: transB, m: m, n: n, k: k,
+                        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    p.validate("gemm")
+    if p.isTrivial { p.finishTrivial(); return }
+    let plan = GemmPlan(p)
+    if plan.tasks == 1 || Parallel.threadCount == 1 {
+        let workspace = Workspace(plan)
+        plan.packA(p, into: workspace.packedA, sliverRange: 0..<plan.rowSlivers)
+        for t in 0..<plan.tasks { plan.run(task: t, p, packedA: workspace.packedA, bBlock: workspace.bBlock) }
+        workspace.free()
+        return
+    }
+    let packedA = allocateFloats(plan.packedACount)
+    defer { packedA.deallocate() }
+    // Pack A in a few fixed chunks of slivers, then compute the C rectangles.
+    let aChunks = plan.packedACount >= 262_144 ? min(plan.rowSlivers, 8) : 1
+    Parallel.forEach(aChunks) { chunk in
+        let lo = chunk * plan.rowSlivers / aChunks, hi = (chunk + 1) * plan.rowSlivers / aChunks
+        plan.packA(p, into: packedA, sliverRange: lo..<hi)
+    }
+    Parallel.forEach(plan.tasks) { t in
+        let bBlock = allocateFloats(plan.bBlockCount)
+        plan.run(task: t, p, packedA: packedA, bBlock: bBlock)
+        bBlock.deallocate()
+    }
+}
+
+/// Batched: for i in 0..<batch, C_i = (accumulate ? C_i : 0) + op(A_i)·op(B_i), where
+/// A_i = a + i*strideA, B_i = b + i*strideB, C_i = c + i*strideC (element strides;
+/// strideB may be 0 to share one B, likewise strideA). The C_i must not overlap.
+/// Small matrices (attention heads) are spread over threads by batch item, large ones
+/// are each multiplied by the parallel `gemm`. Bit-identical for any thread count.
+public func gemmBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+                        a: UnsafePointer<Float>, lda: Int, strideA: Int,
+                        b: UnsafePointer<Float>, ldb: Int, strideB: Int,
+                        c: UnsafeMutablePointer<Float>, ldc: Int, strideC: Int, accumulate: Bool) {
+    if batch < 0 { fatalError("gemmBatched: batch must be >= 0, got \(batch)") }
+    if batch == 0 { return }
+    if strideA < 0 || strideB < 0 || strideC < 0 {
+        fatalError("gemmBatched: strides must be >= 0, got strideA=\(strideA) strideB=\(strideB) strideC=\(strideC)")
+    }
+    let p0 = GemmProblem(transA: transA, transB: transB, m: m, n: n, k: k,
+                         a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    p0.validate("gemmBatched")
+    if batch > 1 && strideC < (m - 1) * ldc + n && m > 0 && n > 0 {
+        fatalError("gemmBatched: strideC \(strideC) makes the output matrices overlap (m=\(m), n=\(n), ldc=\(ldc))")
+    }
+    func item(_ i: Int) -> GemmProblem {
+        GemmProblem(transA: transA, transB: transB, m: m, n: n, k: k,
+                    a: a + i * strideA, lda: lda, b: b + i * strideB, ldb: ldb,
+                    c: c + i * strideC, ldc: ldc, accumulate: accumulate)
+    }
+    if p0.isTrivial {
+        for i in 0..<batch { item(i).finishTrivial() }
+        return
+    }
+    let plan = GemmPlan(p0)
+    if plan.tasks > 1 {
+        // Big matrices: parallel inside each product.
+        for i in 0..<batch {
+            gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
+                 b: b + i * strideB, ldb: ldb, c: c + i * strideC, ldc: ldc, accumulate: accumulate)
+        }
+        return
+    }
+    // Small matrices: a fixed number of chunks of whole products, one workspace each.
+    let chunks = min(batch, 32)
+    Parallel.forEach(chunks) { chunk in
+        let workspace = Workspace(plan)
+        for i in (chunk * batch / chunks)..<((chunk + 1) * batch / chunks) {
+            let p = item(i)
+            plan.packA(p, into: workspace.packedA, sliverRange: 0..<plan.rowSlivers)
+            plan.run(task: 0, p, packedA: workspace.packedA, bBlock: workspace.bBlock)
+        }
+        workspace.free()
+    }
+}
+
+// MARK: - Problem and plan
+
+/// Register tile: MR rows by NR columns (12 SIMD8 accumulators).
+private let MR = 6
+private let NR = 16
+/// k block: one packed A sliver (KC*MR floats) sits in L1, a task's B block in L2.
+private let KC = 256
+/// Widest column strip of one task, in NR slivers (384 columns, 384 KB of packed B).
+private let maxStripSlivers = 24
+/// Products below this many flops run on one thread (dispatch costs a few microseconds).
+private let parallelFlops = 1 << 23
+
+private struct GemmProblem {
+    let transA: Bool, transB: Bool
+    let m: Int, n: Int, k: Int
+    let a: UnsafePointer<Float>, lda: Int
+    let b: UnsafePointer<Float>, ldb: Int
+    let c: UnsafeMutablePointer<Float>, ldc: Int
+    let accumulate: Bool
+
+    func validate(_ op: String) {
+        if m < 0 || n < 0 || k < 0 { fatalError("\(op): negative size m=\(m) n=\(n) k=\(k)") }
+        let aCols = transA ? m : k, bCols = transB ? k : n
+        if lda < aCols {
+            fatalError("\(op): lda=\(lda) < \(transA ? "m" : "k")=\(aCols) (transA=\(transA))")
+        }
+        if ldb < bCols {
+            fatalError("\(op): ldb=\(ldb) < \(transB ? "k" : "n")=\(bCols) (transB=\(transB))")
+        }
+        if ldc < n { fatalError("\(op): ldc=\(ldc) < n=\(n)") }
+    }
+
+    var isTrivial: Bool { m == 0 || n == 0 || k == 0 }
+
+    /// m or n is 0 (nothing to do) or k is 0 (C = accumulate ? C : 0).
+    func finishTrivial() {
+        if accumulate || m == 0 || n == 0 { return }
+        for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+    }
+}
+
+/// How one product is cut: C is split into `tasks` rectangles of whole tiles,
+/// `strips` column strips times `rowParts` row parts, chosen from the shape only.
+private struct GemmPlan {
+    let rowSlivers: Int, colSlivers: Int
+    let stripSlivers: Int, strips: Int
+    let rowPartSlivers: Int, rowParts: Int
+    let kBlocks: Int, mPad: Int
+
+    var tasks: Int { strips * rowParts }
+    let packedACount: Int, bBlockCount: Int
+
+    init(_ p: GemmProblem) {
+        rowSlivers = (p.m + MR - 1) / MR
+        colSlivers = (p.n + NR - 1) / NR
+        mPad = rowSlivers * MR
+        kBlocks = (p.k + KC - 1) / KC
+        let flops = 2 * p.m * p.n * p.k
+        // Aim for about 8 tasks on big products (balances 2-4 threads), 1 on small ones.
+        let target = flops < parallelFlops ? 1 : 8
+        var width = min(colSlivers, maxStripSlivers)
+        if (colSlivers + width - 1) / width < target {
+            width = max(min(4, colSlivers), (colSlivers + target - 1) / target)
+        }
+        stripSlivers = width
+        strips = (colSlivers + width - 1) / width
+        // Split rows too when the strips alone are too few, keeping >= 8 slivers (48 rows) per part.
+        let parts = max(1, min(target / strips, rowSlivers / 8))
+        rowPartSlivers = (rowSlivers + parts - 1) / parts
+        rowParts = (rowSlivers + rowPartSlivers - 1) / rowPartSlivers
+        packedACount = mPad * p.k
+        bBlockCount = min(KC, p.k) * stripSlivers * NR
+    }
+
+    /// Packs A row slivers `sliverRange` for all k blocks. Block `kb` of sliver `s`
+    /// starts at `kb*KC*mPad + s*MR*kc` and holds `kc` steps of MR values.
+    func packA(_ p: GemmProblem, into dst: UnsafeMutablePointer<Float>, sliverRange: Range<Int>) {
+        for kb in 0..<kBlocks {
+            let k0 = kb * KC, kc = min(KC, p.k - k0)
+            for s in sliverRange {
+                packASliver(p, rows: s * MR, k0: k0, kc: kc, dst + kb * KC * mPad + s * MR * kc)
+            }
+        }
+    }
+
+    /// Computes the C rectangle of `task`, k block by k block.
+    func run(task: Int, _ p: GemmProblem, packedA: UnsafeMutablePointer<Float>, bBlock: UnsafeMutablePointer<Float>) {
+        let strip = task % strips, part = task / strips
+        let s0 = strip * stripSlivers, s1 = min(colSlivers, s0 + stripSlivers)
+        let r0 = part * rowPartSlivers, r1 = min(rowSlivers, r0 + rowPartSlivers)
+        for kb in 0..<kBlocks {
+            let k0 = kb * KC, kc = min(KC, p.k - k0)
+            let addToC = p.accumulate || kb > 0
+            let aBlock = packedA + kb * KC * mPad
+            packBBlock(p, slivers: s0..<s1, k0: k0, kc: kc, bBlock)
+            for r in r0..<r1 {
+                let i0 = r * MR, rows = min(MR, p.m - i0)
+                let aSliver = UnsafePointer(aBlock + r * MR * kc)
+                for s in s0..<s1 {
+                    let j0 = s * NR, cols = min(NR, p.n - j0)
+                    let bSliver = UnsafePointer(bBlock + (s - s0) * NR * kc)
+                    let cTile = p.c + i0 * p.ldc + j0
+                    if rows == MR && cols == NR {
+                        microKernel(kc, aSliver, bSliver, NR, cTile, p.ldc, addToC)
+                    } else {
+                        edgeTile(kc, aSliver, bSliver, NR, cTile, p.ldc, addToC, rows, cols)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per-thread scratch: all of packed A and one B block.
+private struct Workspace {
+    let packedA: UnsafeMutablePointer<Float>
+    let bBlock: UnsafeMutablePointer<Float>
+    init(_ plan: GemmPlan) {
+        packedA = allocateFloats(plan.packedACount)
+        bBlock = allocateFloats(plan.bBlockCount)
+    }
+    func free() { packedA.deallocate(); bBlock.deallocate() }
+}
+
+@inline(__always)
+private func allocateFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: 64)
+        .bindMemory(to: Float.self, capacity: max(1, count))
+}
+
+// MARK: - Packing
+
+/// dst[p*MR + r] = op(A)[i0 + r, k0 + p], zero for rows past m.
+@inline(__always)
+private func packASliver(_ pr: GemmProblem, rows i0: Int, k0: Int, kc: Int, _ dst: UnsafeMutablePointer<Float>) {
+    let rows = min(MR, pr.m - i0)
+    if pr.transA {
+        // A stored [k, m]: the MR values of one k are adjacent.
+        for p in 0..<kc {
+            let src = pr.a + (k0 + p) * pr.lda + i0
+            for r in 0..<rows { dst[p * MR + r] = src[r] }
+            for r in rows..<MR { dst[p * MR + r] = 0 }
+        }
+    } else {
+        // A stored [m, k]: a transpose, 8 k at a time through registers (rows past the
+        // sliver or past m are zero vectors), then the remaining k one by one.
+        var p = 0
+        while p + 8 <= kc {
+            let src = pr.a + i0 * pr.lda + k0 + p
+            @inline(__always) func row(_ r: Int) -> SIMD8<Float> { r < rows ? load8(src + r * pr.lda) : SIMD8() }
+            let t = transposed(row(0), row(1), row(2), row(3), row(4), row(5), SIMD8(), SIMD8())
+            let out = dst + p * MR
+            store6(t.0, out); store6(t.1, out + MR); store6(t.2, out + 2 * MR); store6(t.3, out + 3 * MR)
+            store6(t.4, out + 4 * MR); store6(t.5, out + 5 * MR); store6(t.6, out + 6 * MR); store6(t.7, out + 7 * MR)
+            p += 8
+        }
+        for r in 0..<rows {
+            let src = pr.a + (i0 + r) * pr.lda + k0
+            for q in p..<kc { dst[q * MR + r] = src[q] }
+        }
+        for r in rows..<MR { for q in p..<kc { dst[q * MR + r] = 0 } }
+    }
+}
+
+/// Packs the B slivers `slivers` of k block [k0, k0 + kc): sliver s (numbered from the
+/// first) at dst + s*NR*kc, laid out as dst[p*NR + c] = op(B)[k0 + p, s*NR + c].
+@inline(__always)
+private func packBBlock(_ pr: GemmProblem, slivers: Range<Int>, k0: Int, kc: Int, _ dst: UnsafeMutablePointer<Float>) {
+    if pr.transB {
+        for s in slivers { packBSliver(pr, cols: s * NR, k0: k0, kc: kc, dst + (s - slivers.lowerBound) * NR * kc) }
+        return
+    }
+    // B stored [k, n]: walk B row by row (long contiguous reads the prefetcher follows;
+    // sliver by sliver would touch a new page for every 64 bytes), scattering 16-value
+    // pieces into the slivers.
+    let fullEnd = min(slivers.upperBound, pr.n / NR)
+    for p in 0..<kc {
+        let src = pr.b + (k0 + p) * pr.ldb
+        var out = dst + p * NR
+        for s in slivers.lowerBound..<fullEnd {
+            store8(load8(src + s * NR), out)
+            store8(load8(src + s * NR + 8), out + 8)
+            out += NR * kc
+        }
+    }
+    for s in fullEnd..<slivers.upperBound {
+        packBSliver(pr, cols: s * NR, k0: k0, kc: kc, dst + (s - slivers.lowerBound) * NR * kc)
+    }
+}
+
+/// dst[p*NR + c] = op(B)[k0 + p, j0 + c], zero for columns past n.
+@inline(__always)
+private func packBSliver(_ pr: GemmProblem, cols j0: Int, k0: Int, kc: Int, _ dst: UnsafeMutablePointer<Float>) {
+    let cols = min(NR, pr.n - j0)
+    if !pr.transB {
+        for p in 0..<kc {
+            let src = pr.b + (k0 + p) * pr.ldb + j0
+            for c in 0..<cols { dst[p * NR + c] = src[c] }
+            for c in cols..<NR { dst[p * NR + c] = 0 }
+        }
+    } else {
+        // B stored [n, k]: a transpose, 8 k by 8 columns at a time through registers
+        // (columns past n are zero vectors), then the remaining k one by one.
+        var p = 0
+        while p + 8 <= kc {
+            for h in 0..<2 where 8 * h < cols {
+                let src = pr.b + (j0 + 8 * h) * pr.ldb + k0 + p
+                let valid = cols - 8 * h
+                @inline(__always) func row(_ r: Int) -> SIMD8<Float> { r < valid ? load8(src + r * pr.ldb) : SIMD8() }
+                let t = transposed(row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+                let out = dst + p * NR + 8 * h
+                store8(t.0, out); store8(t.1, out + NR); store8(t.2, out + 2 * NR); store8(t.3, out + 3 * NR)
+                store8(t.4, out + 4 * NR); store8(t.5, out + 5 * NR); store8(t.6, out + 6 * NR); store8(t.7, out + 7 * NR)
+            }
+            if cols <= 8 { for q in p..<(p + 8) { store8(SIMD8(), dst + q * NR + 8) } }
+            p += 8
+        }
+        for c in 0..<cols {
+            let src = pr.b + (j0 + c) * pr.ldb + k0
+            for q in p..<kc { dst[q * NR + c] = src[q] }
+        }
+        for c in cols..<NR { for q in p..<kc { dst[q * NR + c] = 0 } }
+    }
+}
+
+@inline(__always)
+private func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// Lanes 0..<6 of `v` to p[0..<6] (a 16-byte and an 8-byte store).
+@inline(__always)
+private func store6(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v.lowHalf, as: SIMD4<Float>.self)
+    UnsafeMutableRawPointer(p + 4).storeBytes(of: v.highHalf.lowHalf, as: SIMD2<Float>.self)
+}
+
+/// The transpose of the 8x8 block whose rows are v0...v7, as three rounds of "unzip"
+/// (even lanes, then odd lanes, of each pair of rows): one round rotates the 6-bit
+/// index (row, column) of an element right by one bit, so three swap row and column.
+@inline(__always)
+private func transposed(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Float>, _ v3: SIMD8<Float>,
+                        _ v4: SIMD8<Float>, _ v5: SIMD8<Float>, _ v6: SIMD8<Float>, _ v7: SIMD8<Float>)
+    -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    @inline(__always) func even(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD16(lowHalf: x, highHalf: y).evenHalf
+    }
+    @inline(__always) func odd(_ x: SIMD8<Float>, _ y: SIMD8<Float>) -> SIMD8<Float> {
+        SIMD16(lowHalf: x, highHalf: y).oddHalf
+    }
+    var t = (v0, v1, v2, v3, v4, v5, v6, v7)
+    for _ in 0..<3 {
+        t = (even(t.0, t.1), even(t.2, t.3), even(t.4, t.5), even(t.6, t.7),
+             odd(t.0, t.1), odd(t.2, t.3), odd(t.4, t.5), odd(t.6, t.7))
+    }
+    return t
+}
+
+// MARK: - Micro-kernel
+
+/// C[6,16] (+)= Apacked[kc,6]ᵀ · B[kc,16], with the tile in 12 registers. B's rows are
+/// `ldb` apart: NR when packed, the matrix's own ldb when read in place.
+@inline(__always)
+private func microKernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool) {
+    var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+    var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+    var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+    var pa = a, pb = b
+    for _ in 0..<kc {
+        let b0 = load8(pb), b1 = load8(pb + 8)
+        var ai = SIMD8<Float>(repeating: pa[0])
+        c00 = c00.addingProduct(ai, b0); c01 = c01.addingProduct(ai, b1)
+        ai = SIMD8<Float>(repeating: pa[1])
+        c10 = c10.addingProduct(ai, b0); c11 = c11.addingProduct(ai, b1)
+        ai = SIMD8<Float>(repeating: pa[2])
+        c20 = c20.addingProduct(ai, b0); c21 = c21.addingProduct(ai, b1)
+        ai = SIMD8<Float>(repeating: pa[3])
+        c30 = c30.addingProduct(ai, b0); c31 = c31.addingProduct(ai, b1)
+        ai = SIMD8<Float>(repeating: pa[4])
+        c40 = c40.addingProduct(ai, b0); c41 = c41.addingProduct(ai, b1)
+        ai = SIMD8<Float>(repeating: pa[5])
+        c50 = c50.addingProduct(ai, b0); c51 = c51.addingProduct(ai, b1)
+        pa += MR; pb += ldb
+    }
+    @inline(__always) func put(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ row: UnsafeMutablePointer<Float>) {
+        if addToC {
+            store8(load8(row) + v0, row); store8(load8(row + 8) + v1, row + 8)
+        } else {
+            store8(v0, row); store8(v1, row + 8)
+        }
+    }
+    put(c00, c01, c); put(c10, c11, c + ldc); put(c20, c21, c + 2 * ldc)
+    put(c30, c31, c + 3 * ldc); put(c40, c41, c + 4 * ldc); put(c50, c51, c + 5 * ldc)
+}
+
+/// A tile that sticks out of C: compute the full tile into scratch, copy the valid part.
+/// Each element sees exactly the arithmetic of `microKernel` (one sum, then one add).
+@inline(never)
+private func edgeTile(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool, _ rows: Int, _ cols: Int) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: MR * NR) { tmp in
+        let t = tmp.baseAddress!
+        microKernel(kc, a, b, ldb, t, NR, false)
+        for r in 0..<rows {
+            let row = c + r * ldc, src = t + r * NR
+            var j = 0
+            while j + 8 <= cols {
+                store8(addToC ? load8(row + j) + load8(src + j) : load8(src + j), row + j)
+                j += 8
+            }
+            for j in j..<cols { row[j] = addToC ? row[j] + src[j] : src[j] }
+        }
+    }
+}
