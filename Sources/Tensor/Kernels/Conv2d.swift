@@ -1,0 +1,636 @@
+// 2-D convolution kernels: the forward pass and both gradients, lowered to matrix multiplies.
+//
+//     output[n, co, oy, ox] = Σ_{ci, ky, kx} weight[co, ci, ky, kx] · input[n, ci, oy·s − p + ky, ox·s − p + kx]
+//
+// (cross-correlation, as in every deep-learning library; input values outside the image are 0).
+// `conv2dForwardNaive` / `conv2dBackwardNaive` are the definitions, plain loops a learner can
+// read; `conv2dForward` / `conv2dBackward` compute the same numbers 20-100 times faster.
+//
+// The fast versions use "im2col" (Chellapilla, Puri & Simard, "High Performance Convolutional
+// Neural Networks for Document Processing", 2006): copy every receptive field into a column,
+//
+//     cols[(ci, ky, kx), (n, oy, ox)] = input[n, ci, oy·s − p + ky, ox·s − p + kx]   // [K, N·P]
+//
+// with K = Cin·KH·KW and P = OH·OW, and the convolution becomes one GEMM:
+//
+//     forward         Y[Cout, N·P] = W[Cout, K] · cols[K, N·P]
+//     weight grad     dW[Cout, K]  = dY[Cout, N·P] · colsᵀ
+//     input grad      dcols[K, N·P] = Wᵀ · dY[Cout, N·P],  then "col2im" adds every column
+//                     back onto the pixels it was copied from (a pixel appears in up to KH·KW).
+//
+// Putting the images of a batch side by side in one GEMM (rather than one small GEMM per
+// image) keeps the products wide even at 4×4 pixels, where one image gives only P = 16 columns.
+// The price is a reshuffle between [N, C, P] (the tensor layout) and [C, N·P] (the GEMM layout)
+// of the output and its gradient, a cheap copy next to the K-times-larger columns. The batch is
+// cut into groups of images whose columns fit `defaultColumnBudget` floats (4 MB), so a group's
+// columns are still in cache when the GEMM reads them; the weight gradient sums the groups in
+// order. im2col reads a zero-padded copy of each input plane, so every row it copies is a plain
+// run of OW floats, copied in SIMD registers (the rows are 4-32 floats, too short for memcpy).
+//
+// Two cases skip im2col: a 1×1, stride-1, unpadded convolution whose group is one image
+// multiplies the input in place; and a stride-1 convolution with at most 4 output channels
+// (the UNet's final 32 -> 3 conv), where the GEMM would do little arithmetic per column copied,
+// runs as direct loops over padded planes (`DirectConv`, 1.3-1.7× faster there).
+//
+// Determinism: the groups depend on the shape only, the GEMM is bit-identical for any thread
+// count, and the copies and col2im (each task owns whole image planes, adding the KH·KW
+// contributions of a pixel in a fixed order) are too. So results do not depend on
+// `Parallel.threadCount`.
+//
+// Cost: forward 2·N·Cout·P·K flops, backward twice that; the scratch is one group's columns and
+// one group's reshuffled output, kept in a small pool between calls instead of freed (the
+// allocator would otherwise hand back fresh pages that fault on first touch every call).
+
+import Synchronization
+
+/// The shapes of one convolution: input [batch, inChannels, height, width], weight
+/// [outChannels, inChannels, kernelH, kernelW], output [batch, outChannels, outHeight, outWidth].
+public struct Conv2dGeometry: Equatable, Sendable {
+    public var batch, inChannels, height, width, outChannels, kernelH, kernelW, stride, padding: Int
+
+    public init(batch: Int, inChannels: Int, height: Int, width: Int, outChannels: Int,
+                kernelH: Int, kernelW: Int, stride: Int, padding: Int) {
+        self.batch = batch; self.inChannels = inChannels; self.height = height; self.width = width
+        self.outChannels = outChannels; self.kernelH = kernelH; self.kernelW = kernelW
+        self.stride = stride; self.padding = padding
+    }
+
+    public var outHeight: Int { (height + 2 * padding - kernelH) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - kernelW) / stride + 1 }
+
+    /// Stops with a message naming `op` unless every size makes sense and the kernel fits.
+    func validate(_ op: String) {
+        if batch < 0 || inChannels < 0 || outChannels < 0 || height < 1 || width < 1
+            || kernelH < 1 || kernelW < 1 || stride < 1 || padding < 0 {
+            fatalError("\(op): bad geometry \(self)")
+        }
+        if height + 2 * padding < kernelH || width + 2 * padding < kernelW {
+            fatalError("\(op): kernel \(kernelH)×\(kernelW) does not fit a \(height)×\(width) input with padding \(padding)")
+        }
+    }
+}
+
+// MARK: - The oracles
+
+/// output [N, Cout, OH, OW] = conv(input [N, Cin, H, W], weight [Cout, Cin, KH, KW]):
+/// cross-correlation with zero padding, no bias; overwrites `output`. The readable
+/// definition `conv2dForward` is tested against; sums in Float in (ci, ky, kx) order.
+public func conv2dForwardNaive(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               output: UnsafeMutablePointer<Float>) {
+    g.validate("conv2dForwardNaive")
+    let (oh, ow) = (g.outHeight, g.outWidth)
+    for n in 0..<g.batch { for co in 0..<g.outChannels { for oy in 0..<oh { for ox in 0..<ow {
+        var sum: Float = 0
+        for ci in 0..<g.inChannels { for ky in 0..<g.kernelH { for kx in 0..<g.kernelW {
+            let iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx
+            if iy < 0 || iy >= g.height || ix < 0 || ix >= g.width { continue }  // zero padding
+            sum += weight[((co * g.inChannels + ci) * g.kernelH + ky) * g.kernelW + kx]
+                * input[((n * g.inChannels + ci) * g.height + iy) * g.width + ix]
+        } } }
+        output[((n * g.outChannels + co) * oh + oy) * ow + ox] = sum
+    } } } }
+}
+
+/// Given gradOutput = ∂L/∂output [N, Cout, OH, OW], overwrites gradInput (if non-nil) with
+/// ∂L/∂input [N, Cin, H, W] and gradWeight (if non-nil) with ∂L/∂weight [Cout, Cin, KH, KW].
+/// Each output value y = Σ w·x sends dy·w to its input pixel and dy·x to its weight.
+public func conv2dBackwardNaive(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
+                                gradWeight: UnsafeMutablePointer<Float>?) {
+    g.validate("conv2dBackwardNaive")
+    let (oh, ow) = (g.outHeight, g.outWidth)
+    gradInput?.update(repeating: 0, count: g.batch * g.inChannels * g.height * g.width)
+    gradWeight?.update(repeating: 0, count: g.outChannels * g.inChannels * g.kernelH * g.kernelW)
+    for n in 0..<g.batch { for co in 0..<g.outChannels { for oy in 0..<oh { for ox in 0..<ow {
+        let dy = gradOutput[((n * g.outChannels + co) * oh + oy) * ow + ox]
+        for ci in 0..<g.inChannels { for ky in 0..<g.kernelH { for kx in 0..<g.kernelW {
+            let iy = oy * g.stride - g.padding + ky, ix = ox * g.stride - g.padding + kx
+            if iy < 0 || iy >= g.height || ix < 0 || ix >= g.width { continue }  // zero padding
+            let w = ((co * g.inChannels + ci) * g.kernelH + ky) * g.kernelW + kx
+            let x = ((n * g.inChannels + ci) * g.height + iy) * g.width + ix
+            gradInput?[x] += dy * weight[w]
+            gradWeight?[w] += dy * input[x]
+        } } }
+    } } } }
+}
+
+// MARK: - Fast forward and backward
+
+/// output [N, Cout, OH, OW] = conv(input [N, Cin, H, W], weight [Cout, Cin, KH, KW])
+/// (cross-correlation, zero padding, no bias). Overwrites output. Same numbers as
+/// `conv2dForwardNaive` up to rounding; bit-identical for any `Parallel.threadCount`.
+public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                          output: UnsafeMutablePointer<Float>) {
+    conv2dForward(g, input: input, weight: weight, output: output, direct: nil, columnBudget: defaultColumnBudget)
+}
+
+/// `conv2dForward` with a chosen method (tests force each): `direct` nil picks the direct
+/// loops for the shapes they suit, else im2col + GEMM with groups of at most `columnBudget` floats.
+func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                   output: UnsafeMutablePointer<Float>, direct: Bool?, columnBudget: Int) {
+    g.validate("conv2dForward")
+    if g.batch == 0 || g.outChannels == 0 { return }
+    if direct ?? DirectConv.suits(g) {
+        DirectConv(g).forward(input: input, weight: weight, output: output)
+        return
+    }
+    let plan = ConvLowering(g, columnBudget: columnBudget)
+    let scratch = ConvScratch(plan)
+    defer { scratch.release() }
+    for group in 0..<plan.groups {
+        let images = plan.images(of: group)
+        let cols = plan.columns(of: images, input: input, scratch: scratch)
+        let width = images.count * plan.plane  // GEMM columns: this group's output pixels
+        if images.count == 1 {
+            // Y[Cout, P] = W · cols, straight into this image's output.
+            gemm(transA: false, transB: false, m: g.outChannels, n: width, k: plan.rows,
+                 a: weight, lda: plan.rows, b: cols, ldb: width,
+                 c: output + images.lowerBound * g.outChannels * plan.plane, ldc: width, accumulate: false)
+        } else {
+            // Y[Cout, G·P] = W · cols, then [Cout, G, P] -> [G, Cout, P].
+            gemm(transA: false, transB: false, m: g.outChannels, n: width, k: plan.rows,
+                 a: weight, lda: plan.rows, b: cols, ldb: width, c: scratch.channelMajor, ldc: width, accumulate: false)
+            plan.reshuffle(images, channels: g.outChannels, toBatchMajor: true,
+                           batchMajor: output, channelMajor: scratch.channelMajor)
+        }
+    }
+}
+
+/// Given gradOutput [N, Cout, OH, OW]: gradInput (if non-nil) is OVERWRITTEN with
+/// ∂L/∂input [N, Cin, H, W]; gradWeight (if non-nil) is OVERWRITTEN with ∂L/∂weight
+/// [Cout, Cin, KH, KW]. Same numbers as `conv2dBackwardNaive` up to rounding;
+/// bit-identical for any `Parallel.threadCount`.
+public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                           gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
+                           gradWeight: UnsafeMutablePointer<Float>?) {
+    conv2dBackward(g, input: input, weight: weight, gradOutput: gradOutput, gradInput: gradInput,
+                   gradWeight: gradWeight, direct: nil, columnBudget: defaultColumnBudget)
+}
+
+/// `conv2dBackward` with a chosen method, as for `conv2dForward`.
+func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                    gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
+                    gradWeight: UnsafeMutablePointer<Float>?, direct: Bool?, columnBudget: Int) {
+    g.validate("conv2dBackward")
+    if gradInput == nil && gradWeight == nil { return }
+    if g.batch == 0 || g.outChannels == 0 {
+        // No output pixel touches anything: both gradients are zero.
+        gradInput?.update(repeating: 0, count: g.batch * g.inChannels * g.height * g.width)
+        gradWeight?.update(repeating: 0, count: g.outChannels * g.inChannels * g.kernelH * g.kernelW)
+        return
+    }
+    if direct ?? DirectConv.suits(g) {
+        let d = DirectConv(g)
+        if let gradInput { d.inputGradient(weight: weight, gradOutput: gradOutput, gradInput: gradInput) }
+        if let gradWeight { d.weightGradient(input: input, gradOutput: gradOutput, gradWeight: gradWeight) }
+        return
+    }
+    let plan = ConvLowering(g, columnBudget: columnBudget)
+    let scratch = ConvScratch(plan)
+    defer { scratch.release() }
+    for group in 0..<plan.groups {
+        let images = plan.images(of: group)
+        let width = images.count * plan.plane
+        // dY of this group as a [Cout, G·P] matrix.
+        let dY: UnsafePointer<Float>
+        if images.count == 1 {
+            dY = gradOutput + images.lowerBound * g.outChannels * plan.plane
+        } else {
+            plan.reshuffle(images, channels: g.outChannels, toBatchMajor: false,
+                           batchMajor: UnsafeMutablePointer(mutating: gradOutput), channelMajor: scratch.channelMajor)
+            dY = UnsafePointer(scratch.channelMajor)
+        }
+        if let gradWeight {
+            // dW[Cout, K] (+)= dY[Cout, G·P] · colsᵀ, groups summed in order.
+            let cols = plan.columns(of: images, input: input, scratch: scratch)
+            gemm(transA: false, transB: true, m: g.outChannels, n: plan.rows, k: width,
+                 a: dY, lda: width, b: cols, ldb: width, c: gradWeight, ldc: plan.rows, accumulate: group > 0)
+        }
+        if let gradInput {
+            // dcols[K, G·P] = Wᵀ · dY, then col2im adds the columns back onto the pixels.
+            let imageSize = g.inChannels * g.height * g.width
+            if plan.directColumns {
+                gemm(transA: true, transB: false, m: plan.rows, n: width, k: g.outChannels,
+                     a: weight, lda: plan.rows, b: dY, ldb: width,
+                     c: gradInput + images.lowerBound * imageSize, ldc: width, accumulate: false)
+            } else {
+                gemm(transA: true, transB: false, m: plan.rows, n: width, k: g.outChannels,
+                     a: weight, lda: plan.rows, b: dY, ldb: width, c: scratch.columns, ldc: width, accumulate: false)
+                plan.col2im(images, columns: scratch.columns, gradInput: gradInput)
+            }
+        }
+    }
+}
+
+// MARK: - Lowering
+
+/// Floats of im2col columns per group of images (4 MB): the GEMMs stay wide (thousands of
+/// columns) and a group's columns are still in cache when the GEMM reads them. Measured at
+/// the bench shapes: 1-4 MB groups run 10-35 % faster than one 16-75 MB group.
+let defaultColumnBudget = 1 << 20
+
+/// How one convolution is lowered to GEMMs: the sizes K and P, and the groups of images.
+private struct ConvLowering {
+    let g: Conv2dGeometry
+    let outH: Int, outW: Int
+    /// P = OH·OW output pixels per image; K = Cin·KH·KW rows of im2col columns.
+    let plane: Int, rows: Int
+    /// 1×1 kernel, stride 1, no padding: an image's columns are the image itself.
+    let pointwise: Bool
+    let groups: Int, maxGroupSize: Int
+    /// Pointwise with one image per group: the GEMMs read and write the tensors directly.
+    var directColumns: Bool { pointwise && maxGroupSize == 1 }
+
+    init(_ g: Conv2dGeometry, columnBudget: Int) {
+        self.g = g
+        outH = g.outHeight; outW = g.outWidth
+        plane = outH * outW
+        rows = g.inChannels * g.kernelH * g.kernelW
+        pointwise = g.kernelH == 1 && g.kernelW == 1 && g.stride == 1 && g.padding == 0
+        let perImage = max(1, rows * plane)
+        let fit = max(1, columnBudget / perImage)
+        groups = max(1, (g.batch + fit - 1) / fit)
+        maxGroupSize = (g.batch + groups - 1) / groups
+    }
+
+    /// The images of `group`: the batch cut into `groups` nearly equal consecutive ranges.
+    func images(of group: Int) -> Range<Int> {
+        (group * g.batch / groups)..<((group + 1) * g.batch / groups)
+    }
+
+    /// The [K, G·P] columns of `images`: written into the scratch by im2col, or, for a
+    /// pointwise convolution of one image per group, the image itself.
+    func columns(of images: Range<Int>, input: UnsafePointer<Float>, scratch: ConvScratch) -> UnsafePointer<Float> {
+        let imageSize = g.inChannels * g.height * g.width
+        if directColumns { return input + images.lowerBound * imageSize }
+        let scratch = scratch.columns
+        let width = images.count * plane
+        // One task per (image, input channel): KH·KW rows of that image's P columns.
+        forEachTask(images.count * g.inChannels, floatsPerTask: g.kernelH * g.kernelW * plane) { task in
+            let (i, ci) = task.quotientAndRemainder(dividingBy: g.inChannels)
+            im2colChannel(ci, image: input + (images.lowerBound + i) * imageSize,
+                          columns: scratch + i * plane, ld: width)
+        }
+        return UnsafePointer(scratch)
+    }
+
+    /// Runs `body` with the channel `plane` [H, W] surrounded by `padding` zeros on every side,
+    /// [H + 2p, W + 2p] (the plane itself when p = 0), so that every tap is an ordinary read.
+    @inline(__always)
+    func withPaddedPlane(_ plane: UnsafePointer<Float>, _ body: (UnsafePointer<Float>) -> Void) {
+        let (h, w, p) = (g.height, g.width, g.padding)
+        if p == 0 { body(plane); return }
+        let pw = w + 2 * p
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: (h + 2 * p) * pw) { buffer in
+            let padded = buffer.baseAddress!
+            padded.update(repeating: 0, count: p * pw + p)
+            for y in 0..<h {
+                copyRow(padded + (y + p) * pw + p, plane + y * w, w)
+                if y + 1 < h { (padded + (y + p) * pw + p + w).update(repeating: 0, count: 2 * p) }
+            }
+            (padded + (h + p - 1) * pw + p + w).update(repeating: 0, count: p + p * pw)
+            body(padded)
+        }
+    }
+
+    /// im2col for one channel `ci` of one image [Cin, H, W]: rows (ci, ky, kx) of `columns`
+    /// (leading dimension `ld`), P values each: row (ky, kx) holds padded[oy·s + ky, ox·s + kx].
+    func im2colChannel(_ ci: Int, image: UnsafePointer<Float>, columns: UnsafeMutablePointer<Float>, ld: Int) {
+        let (h, w, s, ow) = (g.height, g.width, g.stride, outW)
+        let channel = image + ci * h * w
+        if pointwise {
+            copyRow(columns + ci * ld, channel, plane)
+            return
+        }
+        let pw = w + 2 * g.padding
+        withPaddedPlane(channel) { padded in
+            for ky in 0..<g.kernelH {
+                for kx in 0..<g.kernelW {
+                    let row = columns + ((ci * g.kernelH + ky) * g.kernelW + kx) * ld
+                    for oy in 0..<outH {
+                        let src = padded + (oy * s + ky) * pw + kx, dst = row + oy * ow
+                        if s == 1 {
+                            copyRow(dst, src, ow)
+                        } else {
+                            for ox in 0..<ow { dst[ox] = src[ox * s] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// gradInput of `images` = col2im(columns [K, G·P]): each pixel gets the sum of the
+    /// column entries copied from it, added in (ky, kx, oy) order into a zero-padded plane
+    /// whose interior is then the gradient. One task per (image, channel).
+    func col2im(_ images: Range<Int>, columns: UnsafeMutablePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        let (h, w, s, p, ow) = (g.height, g.width, g.stride, g.padding, outW)
+        let (ph, pw) = (h + 2 * p, w + 2 * p)
+        let ld = images.count * plane
+        forEachTask(images.count * g.inChannels, floatsPerTask: g.kernelH * g.kernelW * plane) { task in
+            let (i, ci) = task.quotientAndRemainder(dividingBy: g.inChannels)
+            let channel = gradInput + ((images.lowerBound + i) * g.inChannels + ci) * h * w
+            let cols = columns + i * plane
+            if pointwise {
+                copyRow(channel, cols + ci * ld, plane)
+                return
+            }
+            func accumulate(into padded: UnsafeMutablePointer<Float>) {
+                padded.update(repeating: 0, count: ph * pw)
+                for ky in 0..<g.kernelH {
+                    for kx in 0..<g.kernelW {
+                        let row = cols + ((ci * g.kernelH + ky) * g.kernelW + kx) * ld
+                        for oy in 0..<outH {
+                            let dst = padded + (oy * s + ky) * pw + kx, src = row + oy * ow
+                            if s == 1 {
+                                addRow(dst, src, ow)
+                            } else {
+                                for ox in 0..<ow { dst[ox * s] += src[ox] }
+                            }
+                        }
+                    }
+                }
+            }
+            if p == 0 {
+                accumulate(into: channel)
+            } else {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: ph * pw) { buffer in
+                    let padded = buffer.baseAddress!
+                    accumulate(into: padded)
+                    for y in 0..<h { copyRow(channel + y * w, padded + (y + p) * pw + p, w) }
+                }
+            }
+        }
+    }
+
+    /// Copies between the tensor layout [N, C, P] (`batchMajor`, the images of this group)
+    /// and the GEMM layout [C, G·P] (`channelMajor`), in the direction `toBatchMajor` says.
+    func reshuffle(_ images: Range<Int>, channels: Int, toBatchMajor: Bool,
+                   batchMajor: UnsafeMutablePointer<Float>, channelMajor: UnsafeMutablePointer<Float>) {
+        let ld = images.count * plane
+        forEachTask(images.count, floatsPerTask: channels * plane) { i in
+            let image = batchMajor + (images.lowerBound + i) * channels * plane
+            for c in 0..<channels {
+                let a = image + c * plane, b = channelMajor + c * ld + i * plane
+                if toBatchMajor { copyRow(a, b, plane) } else { copyRow(b, a, plane) }
+            }
+        }
+    }
+}
+
+/// `Parallel.forEach` for copies worth spreading over threads; small ones (below 1 MB)
+/// run inline, where waking a thread would cost more than the copy. Tasks write disjoint
+/// memory, so the result is the same either way.
+@inline(__always)
+private func forEachTask(_ count: Int, floatsPerTask: Int, _ body: (Int) -> Void) {
+    if count * floatsPerTask < 1 << 18 {
+        for task in 0..<count { body(task) }
+    } else {
+        Parallel.forEach(count, body)
+    }
+}
+
+// MARK: - Short rows
+// The rows im2col copies are short (4 to 32 floats at the course's shapes), so they are
+// copied in registers here rather than by a call to memcpy per row.
+
+@inline(__always)
+private func copyRow(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+    var i = 0
+    while i + 8 <= count { storeSIMD(loadSIMD(src + i, SIMD8<Float>.self), dst + i); i += 8 }
+    if i + 4 <= count { storeSIMD(loadSIMD(src + i, SIMD4<Float>.self), dst + i); i += 4 }
+    while i < count { dst[i] = src[i]; i += 1 }
+}
+
+/// dst[i] += src[i] for i in 0..<count.
+@inline(__always)
+private func addRow(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        storeSIMD(loadSIMD(dst + i, SIMD8<Float>.self) + loadSIMD(src + i, SIMD8<Float>.self), dst + i); i += 8
+    }
+    if i + 4 <= count {
+        storeSIMD(loadSIMD(dst + i, SIMD4<Float>.self) + loadSIMD(src + i, SIMD4<Float>.self), dst + i); i += 4
+    }
+    while i < count { dst[i] += src[i]; i += 1 }
+}
+
+@inline(__always)
+private func loadSIMD<V: SIMD>(_ p: UnsafePointer<Float>, _: V.Type) -> V where V.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+
+@inline(__always)
+private func storeSIMD<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+}
+
+// MARK: - Direct convolution for few output channels
+
+/// Loops without im2col for stride-1 convolutions with few output channels (the UNet's final
+/// 32 -> 3 conv). There, the GEMM has only Cout rows of work per column that im2col writes, so
+/// copying the columns costs more than the arithmetic; instead each output plane is
+/// accumulated in place from a zero-padded input plane held in L1:
+///
+///     forward     out[n, co]  += Σ_{ky,kx} w[co, ci, ky, kx] · xpad[n, ci][oy + ky, ox + kx]   for ci in order
+///     input grad  dx[n, ci]   += Σ_{ky,kx} w[co, ci, KH−1−ky, KW−1−kx] · dypad[n, co][iy + ky, ix + kx]   for co in order
+///     weight grad dw[co, ci, ky, kx] = Σ_n Σ_{oy,ox} dy[n, co, oy, ox] · xpad[n, ci][oy + ky, ox + kx]
+///
+/// where dypad is dy with KH−1−p rows and KW−1−p columns of zeros on each side (the input
+/// gradient is the "full" correlation of dy with the flipped kernel). Images are split over
+/// threads for the first two, input channels for the third (images summed in order), so the
+/// results do not depend on the thread count.
+struct DirectConv {
+    let g: Conv2dGeometry
+    let outH: Int, outW: Int
+
+    /// Stride 1, at most 4 output channels, and padding below the kernel size.
+    static func suits(_ g: Conv2dGeometry) -> Bool {
+        g.stride == 1 && g.outChannels <= 4 && g.padding < min(g.kernelH, g.kernelW)
+    }
+
+    init(_ g: Conv2dGeometry) {
+        guard DirectConv.suits(g) else { fatalError("conv2d: the direct method does not support \(g)") }
+        self.g = g
+        outH = g.outHeight; outW = g.outWidth
+    }
+
+    /// Runs `body` with `plane` [rows, cols] copied into the middle of a zeroed
+    /// [rows + 2·padY, cols + 2·padX] buffer.
+    @inline(__always)
+    func withPadded(_ plane: UnsafePointer<Float>, rows: Int, cols: Int, padY: Int, padX: Int,
+                    _ body: (UnsafePointer<Float>) -> Void) {
+        let pw = cols + 2 * padX
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: (rows + 2 * padY) * pw) { buffer in
+            let padded = buffer.baseAddress!
+            padded.update(repeating: 0, count: (rows + 2 * padY) * pw)
+            for y in 0..<rows { copyRow(padded + (y + padY) * pw + padX, plane + y * cols, cols) }
+            body(padded)
+        }
+    }
+
+    func forward(input: UnsafePointer<Float>, weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        let (cin, cout, h, w, p) = (g.inChannels, g.outChannels, g.height, g.width, g.padding)
+        let taps = g.kernelH * g.kernelW, plane = outH * outW
+        Parallel.forEach(g.batch) { n in
+            let out = output + n * cout * plane
+            out.update(repeating: 0, count: cout * plane)
+            for ci in 0..<cin {
+                withPadded(input + (n * cin + ci) * h * w, rows: h, cols: w, padY: p, padX: p) { xpad in
+                    for co in 0..<cout {
+                        correlateAdd(out + co * plane, xpad, srcLd: w + 2 * p, rows: outH, cols: outW,
+                                     taps: weight + (co * cin + ci) * taps, kernelH: g.kernelH, kernelW: g.kernelW)
+                    }
+                }
+            }
+        }
+    }
+
+    func inputGradient(weight: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>) {
+        let (cin, cout, h, w) = (g.inChannels, g.outChannels, g.height, g.width)
+        let (kh, kw) = (g.kernelH, g.kernelW), taps = kh * kw, plane = outH * outW
+        let (padY, padX) = (kh - 1 - g.padding, kw - 1 - g.padding)
+        // The kernel flipped in both directions, [Cout, Cin, KH, KW].
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: cout * cin * taps) { buffer in
+            let flipped = buffer.baseAddress!
+            for k in 0..<(cout * cin) {
+                for t in 0..<taps { flipped[k * taps + t] = weight[k * taps + taps - 1 - t] }
+            }
+            Parallel.forEach(g.batch) { n in
+                let dx = gradInput + n * cin * h * w
+                dx.update(repeating: 0, count: cin * h * w)
+                for co in 0..<cout {
+                    withPadded(gradOutput + (n * cout + co) * plane, rows: outH, cols: outW, padY: padY, padX: padX) { dypad in
+                        for ci in 0..<cin {
+                            correlateAdd(dx + ci * h * w, dypad, srcLd: outW + 2 * padX, rows: h, cols: w,
+                                         taps: flipped + (co * cin + ci) * taps, kernelH: kh, kernelW: kw)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func weightGradient(input: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, gradWeight: UnsafeMutablePointer<Float>) {
+        let (cin, cout, h, w, p) = (g.inChannels, g.outChannels, g.height, g.width, g.padding)
+        let (kh, kw) = (g.kernelH, g.kernelW), plane = outH * outW
+        Parallel.forEach(cin) { ci in
+            for co in 0..<cout { (gradWeight + (co * cin + ci) * kh * kw).update(repeating: 0, count: kh * kw) }
+            for n in 0..<g.batch {
+                withPadded(input + (n * cin + ci) * h * w, rows: h, cols: w, padY: p, padX: p) { xpad in
+                    for co in 0..<cout {
+                        let dy = gradOutput + (n * cout + co) * plane, dw = gradWeight + (co * cin + ci) * kh * kw
+                        for ky in 0..<kh {
+                            for kx in 0..<kw {
+                                dw[ky * kw + kx] += shiftedDot(dy, xpad + ky * (w + 2 * p) + kx, srcLd: w + 2 * p,
+                                                               rows: outH, cols: outW)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// out[y, x] += Σ_{ky,kx} taps[ky·KW + kx] · src[(y + ky)·srcLd + x + kx] for y < rows, x < cols
+/// (`out` is [rows, cols]); each out value is loaded once and gets its taps in (ky, kx) order.
+@inline(__always)
+private func correlateAdd(_ out: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, srcLd: Int,
+                          rows: Int, cols: Int, taps: UnsafePointer<Float>, kernelH: Int, kernelW: Int) {
+    for y in 0..<rows {
+        let o = out + y * cols, s = src + y * srcLd
+        var x = 0
+        while x + 8 <= cols {
+            var v = loadSIMD(o + x, SIMD8<Float>.self)
+            for ky in 0..<kernelH {
+                for kx in 0..<kernelW {
+                    v.addProduct(SIMD8(repeating: taps[ky * kernelW + kx]), loadSIMD(s + ky * srcLd + kx + x, SIMD8<Float>.self))
+                }
+            }
+            storeSIMD(v, o + x)
+            x += 8
+        }
+        while x < cols {
+            var v = o[x]
+            for ky in 0..<kernelH {
+                for kx in 0..<kernelW { v.addProduct(taps[ky * kernelW + kx], s[ky * srcLd + kx + x]) }
+            }
+            o[x] = v
+            x += 1
+        }
+    }
+}
+
+/// Σ_{y,x} a[y·cols + x] · b[y·srcLd + x] over a [rows, cols] window, in a fixed order
+/// (eight running sums across each row, then summed lane by lane, then the row tails).
+@inline(__always)
+private func shiftedDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, srcLd: Int, rows: Int, cols: Int) -> Float {
+    var acc = SIMD8<Float>(), tail: Float = 0
+    for y in 0..<rows {
+        let ra = a + y * cols, rb = b + y * srcLd
+        var x = 0
+        while x + 8 <= cols {
+            acc.addProduct(loadSIMD(ra + x, SIMD8<Float>.self), loadSIMD(rb + x, SIMD8<Float>.self))
+            x += 8
+        }
+        while x < cols { tail.addProduct(ra[x], rb[x]); x += 1 }
+    }
+    return acc.sum() + tail
+}
+
+// MARK: - Scratch
+
+/// The scratch of one call: a group's im2col columns [K, G·P] and a group's output or output
+/// gradient in GEMM layout [Cout, G·P]. Both come from (and go back to) a small pool.
+private struct ConvScratch {
+    private let columnsBuffer: ScratchPool.Buffer?, channelMajorBuffer: ScratchPool.Buffer?
+    var columns: UnsafeMutablePointer<Float> { columnsBuffer!.pointer }
+    var channelMajor: UnsafeMutablePointer<Float> { channelMajorBuffer!.pointer }
+
+    init(_ plan: ConvLowering) {
+        let width = plan.maxGroupSize * plan.plane
+        columnsBuffer = !plan.directColumns ? scratchPool.take(plan.rows * width) : nil
+        channelMajorBuffer = plan.maxGroupSize > 1 ? scratchPool.take(plan.g.outChannels * width) : nil
+    }
+
+    func release() {
+        columnsBuffer.map(scratchPool.give)
+        channelMajorBuffer.map(scratchPool.give)
+    }
+}
+
+/// A few freed scratch buffers kept for the next call, so repeated convolutions reuse warm
+/// pages instead of faulting in fresh ones. Holds at most `keep` buffers: at the course's
+/// shapes one group's columns (up to 4 MB) and its reshuffled output.
+private final class ScratchPool: Sendable {
+    struct Buffer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float>; let capacity: Int }
+    private let free = Mutex<[Buffer]>([])
+    private let keep = 4
+
+    /// The smallest pooled buffer of at least `count` floats, or a new one (contents undefined).
+    func take(_ count: Int) -> Buffer {
+        let reused: Buffer? = free.withLock { buffers in
+            guard let best = buffers.indices.filter({ buffers[$0].capacity >= count })
+                .min(by: { buffers[$0].capacity < buffers[$1].capacity }) else { return nil }
+            return buffers.remove(at: best)
+        }
+        if let reused { return reused }
+        let capacity = max(1, count)
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: capacity * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: capacity)
+        return Buffer(pointer: pointer, capacity: capacity)
+    }
+
+    /// Puts a buffer from `take` back; beyond `keep` buffers the smallest is freed.
+    func give(_ buffer: Buffer) {
+        let evicted: Buffer? = free.withLock { buffers in
+            buffers.append(buffer)
+            guard buffers.count > keep else { return nil }
+            return buffers.remove(at: buffers.indices.min(by: { buffers[$0].capacity < buffers[$1].capacity })!)
+        }
+        evicted?.pointer.deallocate()
+    }
+}
+
+private let scratchPool = ScratchPool()

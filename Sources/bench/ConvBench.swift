@@ -1,0 +1,102 @@
+// Convolution benchmark: GFLOP/s of `conv2dForward` + `conv2dBackward` (both gradients) on
+// the bench UNet's convolutions (shared/bench-models.md) at batch 64, 16×16 and 32×32 input,
+// with 1 thread and with all threads.
+//
+// Prints CSV lines `name,size,threads,value,unit`; size is `CinxCout@HxW/k` (k = kernel size).
+// Flops: 2·N·Cout·OH·OW·Cin·KH·KW forward, twice that backward (input and weight gradients).
+// `conv_fwd` and `conv_bwd` time the passes alone, `conv` the two together.
+import Foundation
+import Tensor
+
+/// One benchmarked convolution of the bench UNet at batch 64 (3×3 with padding 1, or 1×1).
+private struct ConvBenchShape {
+    let cin: Int, cout: Int, size: Int, kernel: Int
+
+    var geometry: Conv2dGeometry {
+        Conv2dGeometry(batch: 64, inChannels: cin, height: size, width: size, outChannels: cout,
+                       kernelH: kernel, kernelW: kernel, stride: 1, padding: kernel / 2)
+    }
+    var forwardFlops: Double {
+        let g = geometry
+        return 2.0 * Double(g.batch * g.outChannels * g.outHeight * g.outWidth * g.inChannels * g.kernelH * g.kernelW)
+    }
+}
+
+/// The UNet's convolutions at input resolution `r` (stages at r, r/2, r/4).
+private func convBenchShapes(resolution r: Int) -> [ConvBenchShape] {
+    [ConvBenchShape(cin: 3, cout: 32, size: r, kernel: 3),        // stem
+     ConvBenchShape(cin: 32, cout: 32, size: r, kernel: 3),       // s1 (twice)
+     ConvBenchShape(cin: 32, cout: 64, size: r / 2, kernel: 3),   // s2 first conv
+     ConvBenchShape(cin: 64, cout: 64, size: r / 2, kernel: 3),   // s2 second conv, u2 second conv
+     ConvBenchShape(cin: 64, cout: 64, size: r / 4, kernel: 3),   // middle block (twice)
+     ConvBenchShape(cin: 128, cout: 64, size: r / 2, kernel: 3),  // u2 first conv
+     ConvBenchShape(cin: 96, cout: 32, size: r, kernel: 3),       // u1 first conv
+     ConvBenchShape(cin: 32, cout: 3, size: r, kernel: 3),        // out
+     ConvBenchShape(cin: 64, cout: 192, size: r / 4, kernel: 1),  // attention qkv
+     ConvBenchShape(cin: 64, cout: 64, size: r / 4, kernel: 1)]   // attention projection
+}
+
+/// Seconds per call of `body`: best of several rounds of enough calls for ~0.2 s.
+private func convBenchTime(quick: Bool, flops: Double, _ body: () -> Void) -> Double {
+    body()  // warm up caches and the scratch pool
+    let reps = quick ? 1 : max(1, Int(2e9 / flops))
+    var best = Double.infinity
+    for _ in 0..<(quick ? 1 : 3) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<reps { body() }
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(reps))
+    }
+    return best
+}
+
+/// Benchmarks the convolution kernels; CSV lines per shape and thread count.
+public func runConvBench(quick: Bool) {
+    let savedThreads = Parallel.threadCount
+    defer { Parallel.threadCount = savedThreads }
+    let threadCounts = savedThreads > 1 ? [1, savedThreads] : [1]
+    var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+    func random() -> Float {  // xorshift64, enough for benchmark inputs
+        seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
+        return Float(seed >> 40) / Float(1 << 24) - 0.5
+    }
+    for resolution in quick ? [16] : [16, 32] {
+        var totals = [Int: (flops: Double, seconds: Double)]()
+        for s in convBenchShapes(resolution: resolution) {
+            let g = s.geometry
+            let x = (0..<(g.batch * g.inChannels * g.height * g.width)).map { _ in random() }
+            let w = (0..<(g.outChannels * g.inChannels * g.kernelH * g.kernelW)).map { _ in random() }
+            let dy = (0..<(g.batch * g.outChannels * g.outHeight * g.outWidth)).map { _ in random() }
+            var y = [Float](repeating: 0, count: dy.count), dx = x, dw = w
+            let size = "\(s.cin)x\(s.cout)@\(s.size)x\(s.size)/\(s.kernel)"
+            for threads in threadCounts {
+                Parallel.threadCount = threads
+                var fwd = 0.0, bwd = 0.0
+                x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in dy.withUnsafeBufferPointer { pdy in
+                    y.withUnsafeMutableBufferPointer { py in dx.withUnsafeMutableBufferPointer { pdx in
+                        dw.withUnsafeMutableBufferPointer { pdw in
+                            fwd = convBenchTime(quick: quick, flops: s.forwardFlops) {
+                                conv2dForward(g, input: px.baseAddress!, weight: pw.baseAddress!, output: py.baseAddress!)
+                            }
+                            bwd = convBenchTime(quick: quick, flops: 2 * s.forwardFlops) {
+                                conv2dBackward(g, input: px.baseAddress!, weight: pw.baseAddress!, gradOutput: pdy.baseAddress!,
+                                               gradInput: pdx.baseAddress!, gradWeight: pdw.baseAddress!)
+                            }
+                        }
+                    } }
+                } } }
+                let gflops = { (flops: Double, seconds: Double) in String(format: "%.1f", flops / seconds / 1e9) }
+                print("conv_fwd,\(size),\(threads),\(gflops(s.forwardFlops, fwd)),GFLOP/s")
+                print("conv_bwd,\(size),\(threads),\(gflops(2 * s.forwardFlops, bwd)),GFLOP/s")
+                print("conv,\(size),\(threads),\(gflops(3 * s.forwardFlops, fwd + bwd)),GFLOP/s")
+                let total = totals[threads, default: (0, 0)]
+                totals[threads] = (total.flops + 3 * s.forwardFlops, total.seconds + fwd + bwd)
+            }
+        }
+        // All the shapes above, each once: the conv part of a training step's budget.
+        for threads in threadCounts {
+            let t = totals[threads]!
+            print("conv_all,unet\(resolution),\(threads),\(String(format: "%.1f", t.flops / t.seconds / 1e9)),GFLOP/s")
+            print("conv_all_ms,unet\(resolution),\(threads),\(String(format: "%.2f", t.seconds * 1e3)),ms")
+        }
+    }
+}

@@ -1,0 +1,209 @@
+// The fast `conv2dForward` / `conv2dBackward` against the loop oracles `conv2dForwardNaive` /
+// `conv2dBackwardNaive`, on every geometry the kernels special-case.
+//
+// Tolerance: fast and naive add the same products in different orders (GEMM blocks, then
+// col2im, then groups of images), so a value may differ by rounding. Summing t products in
+// any order errs by at most about t·eps·Σ|products| (eps = 2^-24), and Σ|products| is the
+// same convolution run on |input|, |weight|, |gradOutput|; we allow 2·t·eps·Σ|products|.
+import Testing
+@testable import Tensor
+
+/// Seeded inputs in [-1, 1) (xorshift64), so every run tests the same numbers.
+private struct ConvTestRandom {
+    var state: UInt64
+    mutating func next() -> Float {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return Float(state >> 40) / Float(1 << 23) - 1
+    }
+    mutating func array(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
+}
+
+/// One convolution's operands, and the kernels run on them.
+private struct ConvCase {
+    let g: Conv2dGeometry
+    var input: [Float], weight: [Float], gradOutput: [Float]
+    var inputCount: Int { g.batch * g.inChannels * g.height * g.width }
+    var weightCount: Int { g.outChannels * g.inChannels * g.kernelH * g.kernelW }
+    var outputCount: Int { g.batch * g.outChannels * g.outHeight * g.outWidth }
+
+    init(_ g: Conv2dGeometry, seed: UInt64 = 7) {
+        self.g = g
+        var rng = ConvTestRandom(state: seed | 1)
+        input = []; weight = []; gradOutput = []
+        input = rng.array(inputCount)
+        weight = rng.array(weightCount)
+        gradOutput = rng.array(outputCount)
+    }
+
+    /// This case with every operand replaced by its absolute value (for the error bound).
+    var absolute: ConvCase {
+        var c = self
+        c.input = input.map(abs); c.weight = weight.map(abs); c.gradOutput = gradOutput.map(abs)
+        return c
+    }
+
+    /// Output of the naive kernel or the fast one; `direct` nil lets the kernel choose its method,
+    /// `columnBudget` nil uses the default groups.
+    func forward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil) -> [Float] {
+        var out = [Float](repeating: .nan, count: outputCount)  // must be overwritten
+        input.withUnsafeBufferPointer { x in weight.withUnsafeBufferPointer { w in out.withUnsafeMutableBufferPointer { y in
+            if naive {
+                conv2dForwardNaive(g, input: x.baseAddress!, weight: w.baseAddress!, output: y.baseAddress!)
+            } else if direct == nil && columnBudget == nil {
+                conv2dForward(g, input: x.baseAddress!, weight: w.baseAddress!, output: y.baseAddress!)  // the public API
+            } else {
+                conv2dForward(g, input: x.baseAddress!, weight: w.baseAddress!, output: y.baseAddress!,
+                              direct: direct, columnBudget: columnBudget ?? defaultColumnBudget)
+            }
+        } } }
+        return out
+    }
+
+    /// (gradInput, gradWeight) of the fast or naive kernel; a gradient not asked for is nil.
+    func backward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil,
+                  wantInput: Bool = true, wantWeight: Bool = true)
+        -> (input: [Float]?, weight: [Float]?) {
+        var gx = [Float](repeating: .nan, count: inputCount), gw = [Float](repeating: .nan, count: weightCount)
+        input.withUnsafeBufferPointer { x in weight.withUnsafeBufferPointer { w in gradOutput.withUnsafeBufferPointer { dy in
+            gx.withUnsafeMutableBufferPointer { dx in gw.withUnsafeMutableBufferPointer { dw in
+                let px = wantInput ? dx.baseAddress : nil, pw = wantWeight ? dw.baseAddress : nil
+                if naive {
+                    conv2dBackwardNaive(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
+                                        gradInput: px, gradWeight: pw)
+                } else if direct == nil && columnBudget == nil {
+                    conv2dBackward(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
+                                   gradInput: px, gradWeight: pw)  // the public API
+                } else {
+                    conv2dBackward(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
+                                   gradInput: px, gradWeight: pw, direct: direct,
+                                   columnBudget: columnBudget ?? defaultColumnBudget)
+                }
+            } }
+        } } }
+        return (wantInput ? gx : nil, wantWeight ? gw : nil)
+    }
+}
+
+/// Expects |actual − expected| ≤ 2·terms·eps·bound + tiny, element by element.
+private func expectClose(_ actual: [Float], _ expected: [Float], bound: [Float], terms: Int, _ what: String,
+                         sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.count == expected.count, sourceLocation: sourceLocation)
+    let eps = Float.ulpOfOne / 2
+    var worst = 0, worstExcess: Float = -.infinity
+    for i in 0..<expected.count {
+        let tolerance = 2 * Float(terms) * eps * bound[i] + 1e-30
+        let excess = abs(actual[i] - expected[i]) - tolerance
+        if !(excess <= worstExcess) { worst = i; worstExcess = excess }  // NaN counts as worst
+    }
+    #expect(worstExcess <= 0, "\(what)[\(worst)]: fast \(actual[worst]) vs naive \(expected[worst])",
+            sourceLocation: sourceLocation)
+}
+
+private func geometry(_ n: Int, _ cin: Int, _ h: Int, _ w: Int, _ cout: Int, k: Int, kw: Int? = nil,
+                      stride: Int = 1, pad: Int = 0) -> Conv2dGeometry {
+    Conv2dGeometry(batch: n, inChannels: cin, height: h, width: w, outChannels: cout,
+                   kernelH: k, kernelW: kw ?? k, stride: stride, padding: pad)
+}
+
+/// The geometries: each special case of the lowering, and awkward sizes.
+private let cases: [(String, Conv2dGeometry)] = [
+    ("3x3 pad 1", geometry(3, 3, 5, 5, 4, k: 3, pad: 1)),
+    ("3x3 pad 1, batch 1", geometry(1, 17, 5, 3, 3, k: 3, pad: 1)),
+    ("3x3 stride 2 pad 1", geometry(3, 3, 7, 6, 5, k: 3, stride: 2, pad: 1)),
+    ("3x3 stride 2 no pad", geometry(3, 2, 5, 5, 3, k: 3, stride: 2)),
+    ("3x3 stride 2 no pad, even size", geometry(1, 3, 17, 6, 2, k: 3, stride: 2)),
+    ("1x1 pointwise", geometry(3, 17, 5, 3, 4, k: 1)),
+    ("1x1 pointwise, batch 1", geometry(1, 3, 3, 17, 17, k: 1)),
+    ("1x1 stride 2", geometry(3, 3, 5, 5, 2, k: 1, stride: 2)),
+    ("1x1 pad 1", geometry(1, 3, 3, 3, 2, k: 1, pad: 1)),
+    ("2x2 stride 2", geometry(3, 3, 6, 4, 3, k: 2, stride: 2)),
+    ("2x2 stride 2, odd size", geometry(1, 1, 5, 17, 1, k: 2, stride: 2)),
+    ("non-square 5x17", geometry(3, 3, 5, 17, 3, k: 3, pad: 1)),
+    ("non-square kernel 3x1", geometry(3, 3, 5, 3, 2, k: 3, kw: 1, pad: 1)),
+    ("1 channel 1x1 image", geometry(3, 1, 1, 1, 1, k: 3, pad: 1)),
+    ("3x1 image", geometry(1, 3, 3, 1, 17, k: 3, pad: 1)),
+    ("17 channels 17x5", geometry(3, 17, 17, 5, 3, k: 3, pad: 1)),
+    ("pad 2 beyond the image", geometry(1, 3, 1, 3, 2, k: 3, stride: 2, pad: 2)),
+    ("kernel as large as the image", geometry(3, 3, 5, 5, 2, k: 5)),
+]
+
+@Suite("Conv2d kernel")
+struct Conv2dKernelTests {
+    /// Fast forward and both gradients within rounding of the oracles: by im2col + GEMM with the
+    /// default groups and with groups of one and of two images (several GEMMs, the weight gradient
+    /// summed over groups), and by the direct loops where they apply (stride 1, Cout <= 4).
+    @Test(arguments: cases.indices)
+    func fastMatchesNaive(_ index: Int) {
+        let (name, g) = cases[index]
+        let c = ConvCase(g, seed: UInt64(index) + 1), abs = c.absolute
+        let expected = c.forward(naive: true), bound = abs.forward(naive: true)
+        let (expectedDx, expectedDw) = c.backward(naive: true)
+        let (boundDx, _) = abs.backward(naive: true)
+        let (_, boundDw) = abs.backward(naive: true)
+        let imageColumns = g.inChannels * g.kernelH * g.kernelW * g.outHeight * g.outWidth
+        // (nil, nil): the public entry points, which choose for themselves.
+        var methods: [(direct: Bool?, budget: Int?)] = [(nil, nil), (false, defaultColumnBudget), (false, imageColumns),
+                                                         (false, 2 * imageColumns)]
+        if DirectConv.suits(g) { methods.append((true, nil)) }
+        for (direct, budget) in methods {
+            let label = "\(name), " + (direct == nil ? "public API" : direct! ? "direct"
+                                        : "GEMM, column budget \(budget!)")
+            expectClose(c.forward(direct: direct, columnBudget: budget), expected, bound: bound,
+                        terms: g.inChannels * g.kernelH * g.kernelW, "\(label): output")
+            let (dx, dw) = c.backward(direct: direct, columnBudget: budget)
+            expectClose(dx!, expectedDx!, bound: boundDx!, terms: g.outChannels * g.kernelH * g.kernelW,
+                        "\(label): gradInput")
+            expectClose(dw!, expectedDw!, bound: boundDw!, terms: g.batch * g.outHeight * g.outWidth,
+                        "\(label): gradWeight")
+        }
+    }
+
+    /// Asking for one gradient gives exactly the numbers it has when both are asked for.
+    @Test(arguments: [0, 2, 5], [false, true])
+    func oneGradientAlone(_ index: Int, direct: Bool) {
+        let c = ConvCase(cases[index].1)
+        if direct && !DirectConv.suits(c.g) { return }
+        let both = c.backward(direct: direct)
+        #expect(c.backward(direct: direct, wantWeight: false).input! == both.input!)
+        #expect(c.backward(direct: direct, wantInput: false).weight! == both.weight!)
+    }
+
+    /// A hand-worked value: a 3×3 all-ones kernel with padding 1 on a 2×2 image of ones sums
+    /// the 4 pixels each output sees (every 3×3 window covers the whole image): output 4
+    /// everywhere. With dy = 1, each weight tap sees as many pixels as it overlaps: the centre
+    /// 4, an edge tap 2, a corner tap 1; each input pixel is seen by 4 outputs through 4 taps.
+    @Test func handWorked() {
+        let g = geometry(1, 1, 2, 2, 1, k: 3, pad: 1)
+        var c = ConvCase(g)
+        c.input = [1, 1, 1, 1]; c.weight = [Float](repeating: 1, count: 9); c.gradOutput = [1, 1, 1, 1]
+        #expect(c.forward() == [4, 4, 4, 4])
+        let (dx, dw) = c.backward()
+        #expect(dx! == [4, 4, 4, 4])
+        #expect(dw! == [1, 2, 1, 2, 4, 2, 1, 2, 1])
+    }
+
+    /// Results are bit-identical for 1, 2 and 3 threads, on shapes large enough that the GEMMs,
+    /// im2col and col2im all run in parallel, with one group and with several.
+    @Test func bitIdenticalForAnyThreadCount() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        for g in [geometry(8, 17, 17, 13, 32, k: 3, pad: 1), geometry(6, 64, 8, 8, 48, k: 1),
+                  geometry(5, 9, 16, 16, 24, k: 3, stride: 2, pad: 1), geometry(7, 32, 16, 13, 3, k: 3, pad: 1)] {
+            let c = ConvCase(g)
+            let imageColumns = g.inChannels * g.kernelH * g.kernelW * g.outHeight * g.outWidth
+            for budget in [nil, 3 * imageColumns] {
+                var reference: ([Float], [Float]?, [Float]?)? = nil
+                for threads in [1, 2, 3] {
+                    Parallel.threadCount = threads
+                    let y = c.forward(columnBudget: budget)
+                    let (dx, dw) = c.backward(columnBudget: budget)
+                    if let (y0, dx0, dw0) = reference {
+                        #expect(y == y0 && dx! == dx0! && dw! == dw0!, "\(g), \(threads) threads, budget \(String(describing: budget))")
+                    } else {
+                        reference = (y, dx, dw)
+                    }
+                }
+            }
+        }
+    }
+}
