@@ -128,12 +128,9 @@ public struct GroupNorm: Layer {
         guard x.rank >= 2, x.shape[1] == weight.count else {
             fatalError("GroupNorm: expected [N, \(weight.count), ...], got \(x.shape)")
         }
-        let n = x.shape[0], c = x.shape[1]
-        let grouped = x.reshaped([n, groups, -1])                 // [N, C, H, W] -> [N, G, C/G·H·W]
-        let mu = grouped.mean(axes: [2], keepDims: true)
-        let centered = grouped - mu
-        let variance = centered.pow(2).mean(axes: [2], keepDims: true)
-        let normalized = (centered / (variance + epsilon).sqrt()).reshaped(x.shape)
+        let c = x.shape[1]
+        // Each example's group of C/G channels is one contiguous run of C/G·H·W elements.
+        let normalized = x.normalizedRows(length: x.count / (x.shape[0] * groups), epsilon: epsilon)
         var channelShape = [Int](repeating: 1, count: x.rank)
         channelShape[1] = c                                       // [C] -> [1, C, 1, 1]
         return normalized * weight.reshaped(channelShape) + bias.reshaped(channelShape)
@@ -156,10 +153,7 @@ public struct LayerNorm: Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard x.shape.last == weight.count else { fatalError("LayerNorm: expected last axis \(weight.count), got \(x.shape)") }
-        let mu = x.mean(axes: [-1], keepDims: true)
-        let centered = x - mu
-        let variance = centered.pow(2).mean(axes: [-1], keepDims: true)
-        return centered / (variance + epsilon).sqrt() * weight + bias
+        return x.normalizedRows(length: weight.count, epsilon: epsilon) * weight + bias
     }
 }
 

@@ -102,7 +102,13 @@ let gradCases: [GradCase] = [
     GradCase(name: "conv2d 1x1", mutates: "conv2d", shapes: [[2, 4, 3, 3], [5, 4, 1, 1]], inputs: .normal) { $0[0].conv2d($0[1]) },
     GradCase(name: "avgPool2x2", mutates: "avgPool2x2", shapes: [[2, 3, 4, 6]], inputs: .normal) { $0[0].avgPool2x2() },
     GradCase(name: "upsampleNearest2x", mutates: "upsampleNearest2x", shapes: [[2, 3, 2, 3]], inputs: .normal) { $0[0].upsampleNearest2x() },
+    GradCase(name: "normalize (group norm runs)", mutates: "normalize", shapes: [[2, 4, 3, 3]], inputs: .normal) {
+        $0[0].normalizedRows(length: 18, epsilon: 1e-5)
+    },
     // composed
+    GradCase(name: "normalize, composed reference", mutates: nil, shapes: [[3, 6]], inputs: .normal) {
+        $0[0].normalizedRowsReference(length: 6, epsilon: 1e-5)
+    },
     GradCase(name: "softmax", mutates: nil, shapes: [[3, 5]], inputs: .normal) { $0[0].softmax(axis: -1) },
     GradCase(name: "softmax axis 0", mutates: nil, shapes: [[4, 3]], inputs: .normal) { $0[0].softmax(axis: 0) },
     GradCase(name: "logSoftmax", mutates: nil, shapes: [[3, 5]], inputs: .normal) { $0[0].logSoftmax(axis: -1) },
@@ -131,7 +137,7 @@ struct GradientCheckTests {
     func everyPrimitiveCovered() {
         let primitives = ["neg", "exp", "log", "sqrt", "pow", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "silu", "gelu",
                           "add", "sub", "mul", "div", "sum", "max", "expand", "reshape", "permute", "slice", "concat",
-                          "gather", "matmul", "conv2d", "avgPool2x2", "upsampleNearest2x"]
+                          "gather", "matmul", "conv2d", "avgPool2x2", "upsampleNearest2x", "normalize"]
         let covered = Set(gradCases.compactMap(\.mutates))
         #expect(Set(primitives).subtracting(covered).isEmpty, "missing: \(Set(primitives).subtracting(covered))")
     }

@@ -50,6 +50,18 @@ struct OpValueTests {
         #expect(x.max(axis: -1, keepDims: true).shape == [2, 1])
     }
 
+    @Test("fused normalisation agrees with the composed reference, forward and backward")
+    func normalizeMatchesReference() {
+        var rng = RandomGenerator(seed: 12)
+        let x = Tensor.randn([4, 6, 5, 5], using: &rng) * 3 + 1
+        let g = Tensor.randn(x.shape, using: &rng)
+        let a = Tensor(x.data, shape: x.shape, requiresGrad: true), b = Tensor(x.data, shape: x.shape, requiresGrad: true)
+        let ya = a.normalizedRows(length: 75, epsilon: 1e-5), yb = b.normalizedRowsReference(length: 75, epsilon: 1e-5)
+        #expect(zip(ya.data, yb.data).allSatisfy { Swift.abs($0 - $1) < 1e-5 })
+        ya.backward(seed: g); yb.backward(seed: g)
+        #expect(zip(a.grad!.data, b.grad!.data).allSatisfy { Swift.abs($0 - $1) < 1e-4 })
+    }
+
     @Test("long sums are accurate: 10⁶ copies of 0.1")
     func longSum() {
         let x = Tensor(repeating: 0.1, shape: [1_000_000])

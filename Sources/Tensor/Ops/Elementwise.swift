@@ -5,17 +5,34 @@ import Foundation
 
 // MARK: - Unary
 
+/// An array of `count` floats written by `body` (no zero-fill first: every element must be set).
+@inline(__always)
+func makeArray(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if count > 0 { body(buffer.baseAddress!) }
+        initialized = count
+    }
+}
+
+/// Splits `0..<n` into fixed chunks of 32,768 and runs them on the kernel threads. For
+/// elementwise work only: each element is computed alone, so any thread count gives the same bits.
+@inline(__always)
+func parallelRanges(_ n: Int, _ body: (Range<Int>) -> Void) {
+    let chunk = 1 << 15
+    if n <= chunk { body(0..<n); return }
+    Parallel.forEach((n + chunk - 1) / chunk) { c in body((c * chunk)..<Swift.min(n, (c + 1) * chunk)) }
+}
+
 extension Tensor {
     /// Applies `f` to every element. `@inline(__always)` lets each call site specialise the loop.
     @inline(__always)
     func map(_ f: (Float) -> Float) -> [Float] {
-        var out = [Float](repeating: 0, count: count)
-        data.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { y in
-                for i in 0..<y.count { y[i] = f(x[i]) }
+        data.withUnsafeBufferPointer { xb in
+            let x = xb.baseAddress!
+            return makeArray(count) { y in
+                parallelRanges(count) { r in for i in r { y[i] = f(x[i]) } }
             }
         }
-        return out
     }
 
     /// Builds a recorded unary op: `forward` per element; `derivative(x, y)` per element, where
@@ -27,12 +44,11 @@ extension Tensor {
         let x = data
         let result = Tensor(unchecked: y, shape: shape)
         return Tensor.record(result, op: op, inputs: [self]) { g in
-            var gx = [Float](repeating: 0, count: x.count)
-            g.data.withUnsafeBufferPointer { gp in
+            let gx = g.data.withUnsafeBufferPointer { gp in
                 x.withUnsafeBufferPointer { xp in
                     y.withUnsafeBufferPointer { yp in
-                        gx.withUnsafeMutableBufferPointer { out in
-                            for i in 0..<out.count { out[i] = gp[i] * derivative(xp[i], yp[i]) }
+                        makeArray(x.count) { out in
+                            parallelRanges(x.count) { r in for i in r { out[i] = gp[i] * derivative(xp[i], yp[i]) } }
                         }
                     }
                 }
@@ -65,12 +81,27 @@ extension Tensor {
     public func sigmoid() -> Tensor { unary("sigmoid", sigmoidScalar, derivative: { _, y in y * (1 - y) }) }
     /// max(0, x); d/dx = 1 for x > 0, else 0.
     public func relu() -> Tensor { unary("relu", { Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
-    /// SiLU (swish): x·σ(x); d/dx = σ(x)·(1 + x·(1 − σ(x))).
+    /// SiLU (swish): y = x·σ(x); dy/dx = σ(x)·(1 + x·(1 − σ(x))) = σ + y·(1 − σ).
+    /// The UNet's activation, so it keeps σ from the forward pass rather than computing it twice.
     public func silu() -> Tensor {
-        unary("silu", { $0 * sigmoidScalar($0) }, derivative: { x, _ in
-            let s = sigmoidScalar(x)
-            return s * (1 + x * (1 - s))
-        })
+        let sigma = map(sigmoidScalar)
+        let y = data.withUnsafeBufferPointer { xp in
+            sigma.withUnsafeBufferPointer { sp in
+                makeArray(count) { out in parallelRanges(count) { r in for i in r { out[i] = xp[i] * sp[i] } } }
+            }
+        }
+        return Tensor.record(Tensor(unchecked: y, shape: shape), op: "silu", inputs: [self]) { g in
+            let gx = g.data.withUnsafeBufferPointer { gp in
+                sigma.withUnsafeBufferPointer { sp in
+                    y.withUnsafeBufferPointer { yp in
+                        makeArray(y.count) { out in
+                            parallelRanges(y.count) { r in for i in r { out[i] = gp[i] * (sp[i] + yp[i] * (1 - sp[i])) } }
+                        }
+                    }
+                }
+            }
+            return [Tensor(unchecked: gx, shape: g.shape)]
+        }
     }
     /// GELU, tanh approximation (Hendrycks & Gimpel 2016, as in GPT-2):
     /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
@@ -141,15 +172,28 @@ func collapseAxes(_ shape: [Int], _ sa: [Int], _ sb: [Int]) -> ([Int], [Int], [I
 @inline(__always)
 func broadcastApply(_ a: Tensor, _ b: Tensor, op: String, _ f: (Float, Float) -> Float) -> Tensor {
     if a.shape == b.shape {  // the common case: no broadcasting at all
-        var out = [Float](repeating: 0, count: a.count)
-        a.data.withUnsafeBufferPointer { x in
+        let out = a.data.withUnsafeBufferPointer { x in
             b.data.withUnsafeBufferPointer { y in
-                out.withUnsafeMutableBufferPointer { o in
-                    for i in 0..<o.count { o[i] = f(x[i], y[i]) }
-                }
+                makeArray(a.count) { o in parallelRanges(a.count) { r in for i in r { o[i] = f(x[i], y[i]) } } }
             }
         }
         return Tensor(unchecked: out, shape: a.shape)
+    }
+    if b.count == 1 || a.count == 1 {  // a scalar on one side
+        let shape = broadcastShapes(a.shape, b.shape, op: op)
+        let n = shape.reduce(1, *)
+        let out = a.data.withUnsafeBufferPointer { x in
+            b.data.withUnsafeBufferPointer { y in
+                makeArray(n) { o in
+                    if b.count == 1 {
+                        let v = y[0]; parallelRanges(n) { r in for i in r { o[i] = f(x[i], v) } }
+                    } else {
+                        let v = x[0]; parallelRanges(n) { r in for i in r { o[i] = f(v, y[i]) } }
+                    }
+                }
+            }
+        }
+        return Tensor(unchecked: out, shape: shape)
     }
     let shape = broadcastShapes(a.shape, b.shape, op: op)
     let (dims, sa, sb) = collapseAxes(shape, broadcastStrides(a.shape, to: shape), broadcastStrides(b.shape, to: shape))
