@@ -17,13 +17,28 @@ let cpuFlags: [String] = []  // arm64: NEON and FMA are baseline.
 #endif
 let fast: [SwiftSetting] = [.unsafeFlags(["-O"] + cpuFlags)]
 
+/// Chapters that have exercises: each has a learner module `ExercisesNN` (exercises/ChapterNN),
+/// its solutions `SolutionsNN` (solutions/ChapterNN) and a runner `checkNN` for `swift run progress`.
+let exerciseChapters = ["00", "01"]
+
+let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
+    .target(name: "Exercises\(nn)", dependencies: ["Tensor", "ExerciseSupport"], path: "exercises/Chapter\(nn)"),
+    .target(name: "Solutions\(nn)", dependencies: ["Tensor", "ExerciseSupport"], path: "solutions/Chapter\(nn)"),
+    .executableTarget(name: "check\(nn)", dependencies: ["ExerciseChecks", .target(name: "Exercises\(nn)")],
+                      path: "Sources/ExerciseRunners/check\(nn)"),
+] }
+
 let package = Package(
     name: "DiffusionFromScratch",
+    platforms: [.macOS(.v15)],  // Synchronization's Atomic (parallel kernels) and exit tests
     products: [
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "progress", targets: ["progress"]),
+        .executable(name: "00-tensors", targets: ["00-tensors"]),
+        .executable(name: "01-noise", targets: ["01-noise"]),
     ],
     targets: [
         .systemLibrary(
@@ -31,13 +46,27 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"]), .brew(["libpng"])]
         ),
-        .target(name: "Tensor", swiftSettings: fast),
+        .systemLibrary(name: "CMalloc"),  // glibc's mallopt, Linux only
+        .target(name: "Tensor", dependencies: ["CMalloc"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CLibPNG", "Tensor"], swiftSettings: fast),
+        .target(name: "Diffusion", dependencies: ["NN", "Tensor"], swiftSettings: fast),
         .executableTarget(name: "bench", dependencies: ["Tensor", "NN"], swiftSettings: fast),
+        .target(name: "Datasets", dependencies: ["Tensor"], swiftSettings: fast),
+        .target(name: "ChapterKit", dependencies: ["Imaging"]),
+        .executableTarget(name: "00-tensors", dependencies: ["ChapterKit", "Imaging", "Tensor", "NN"], path: "Chapters/00-Tensors"),
+        .executableTarget(name: "01-noise", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "Tensor"],
+                          path: "Chapters/01-Noise"),
+        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "Imaging", "Datasets"]),
+        .target(name: "ExerciseSupport"),
+        .target(name: "ExerciseChecks", dependencies: ["ExerciseSupport", "Diffusion", "Tensor"]),
+        .executableTarget(name: "progress"),
+        .testTarget(name: "ExerciseTests", dependencies: ["ExerciseChecks"] + exerciseChapters.map { .target(name: "Exercises\($0)") }),
+        .testTarget(name: "SolutionTests", dependencies: ["ExerciseChecks"] + exerciseChapters.map { .target(name: "Solutions\($0)") }),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"]),
-    ],
+        .testTarget(name: "DiffusionTests", dependencies: ["Diffusion", "Tensor"]),
+    ] + exerciseTargets,
     swiftLanguageModes: [.v5]
 )

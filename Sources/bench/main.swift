@@ -12,12 +12,20 @@ let arguments = CommandLine.arguments.dropFirst()
 let quick = arguments.contains("--quick")
 let only: String? = arguments.firstIndex(of: "--only").flatMap { i in arguments.index(after: i) < arguments.endIndex ? arguments[arguments.index(after: i)] : nil }
 if arguments.contains("--help") {
-    print("usage: bench [--quick] [--only matmul|conv|models]\nCSV lines: name,size,threads,value,unit")
+    print("usage: bench [--quick] [--only matmul|conv|models] [--threads N]\nCSV lines: name,size,threads,value,unit")
     exit(0)
 }
-for a in arguments where a.hasPrefix("--") && !["--quick", "--only", "--help"].contains(a) {
-    FileHandle.standardError.write("bench: unknown flag \(a) (flags: --quick, --only matmul|conv|models, --help)\n".data(using: .utf8)!)
+for a in arguments where a.hasPrefix("--") && !["--quick", "--only", "--help", "--threads"].contains(a) {
+    FileHandle.standardError.write("bench: unknown flag \(a) (flags: --quick, --only matmul|conv|models, --threads N, --help)\n".data(using: .utf8)!)
     exit(2)
+}
+if let i = arguments.firstIndex(of: "--threads") {
+    let next = arguments.index(after: i)
+    guard next < arguments.endIndex, let n = Int(arguments[next]), n >= 1 else {
+        FileHandle.standardError.write("bench: --threads needs a positive integer\n".data(using: .utf8)!)
+        exit(2)
+    }
+    Parallel.threadCount = n  // the model steps use this; the kernel sections measure 1 and all threads themselves
 }
 
 print("name,size,threads,value,unit")

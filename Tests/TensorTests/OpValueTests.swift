@@ -1,5 +1,6 @@
 // Forward values worked by hand, and broadcasting against a naive reference.
 
+import Foundation
 import Testing
 @testable import Tensor
 
@@ -60,6 +61,20 @@ struct OpValueTests {
         #expect(zip(ya.data, yb.data).allSatisfy { Swift.abs($0 - $1) < 1e-5 })
         ya.backward(seed: g); yb.backward(seed: g)
         #expect(zip(a.grad!.data, b.grad!.data).allSatisfy { Swift.abs($0 - $1) < 1e-4 })
+    }
+
+    @Test("the SIMD exp agrees with the C library's to a few ulp over its range, and σ saturates cleanly")
+    func simdExp() {
+        let xs = stride(from: Float(-87), through: 88, by: 0.37).map { $0 }
+        let got = Tensor(xs, shape: [xs.count]).exp().data
+        for (x, y) in zip(xs, got) {
+            let want = Foundation.exp(Double(x))
+            #expect(Swift.abs(Double(y) - want) <= 3e-7 * want, "exp(\(x)) = \(y), libm says \(want)")
+        }
+        let s = Tensor([-200, -30, 0, 30, 200], shape: [5]).sigmoid().data
+        #expect(s[0] == 0 || s[0] < 1e-38)
+        #expect(Swift.abs(s[1] - 9.357623e-14) < 1e-18)  // σ(−30) = 1/(1 + e³⁰) = 9.3576e−14
+        #expect(s[2] == 0.5 && s[3] == 1 && s[4] == 1)
     }
 
     @Test("long sums are accurate: 10⁶ copies of 0.1")

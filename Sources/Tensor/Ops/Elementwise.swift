@@ -8,7 +8,8 @@ import Foundation
 /// An array of `count` floats written by `body` (no zero-fill first: every element must be set).
 @inline(__always)
 func makeArray(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
-    [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+    _ = allocatorTuned
+    return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
         if count > 0 { body(buffer.baseAddress!) }
         initialized = count
     }
@@ -61,7 +62,10 @@ extension Tensor {
         x.unary("neg", { -$0 }, derivative: { _, _ in -1 })
     }
     /// e^x; d/dx = e^x = y.
-    public func exp() -> Tensor { unary("exp", { Foundation.exp($0) }, derivative: { _, y in y }) }
+    public func exp() -> Tensor {
+        let y = vectorMapped(exp8)
+        return Tensor.record(Tensor(unchecked: y, shape: shape), op: "exp", inputs: [self]) { g in [g * Tensor(unchecked: y, shape: g.shape)] }
+    }
     /// ln x; d/dx = 1/x.
     public func log() -> Tensor { unary("log", { Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
     /// √x; d/dx = 1/(2√x) = 1/(2y).
@@ -78,13 +82,19 @@ extension Tensor {
     /// tanh x; d/dx = 1 − y².
     public func tanh() -> Tensor { unary("tanh", { Foundation.tanh($0) }, derivative: { _, y in 1 - y * y }) }
     /// σ(x) = 1/(1+e^−x); d/dx = y(1 − y).
-    public func sigmoid() -> Tensor { unary("sigmoid", sigmoidScalar, derivative: { _, y in y * (1 - y) }) }
+    public func sigmoid() -> Tensor {
+        let y = vectorMapped(sigmoid8)
+        return Tensor.record(Tensor(unchecked: y, shape: shape), op: "sigmoid", inputs: [self]) { g in
+            let s = Tensor(unchecked: y, shape: g.shape)
+            return [g * s * (1 - s)]
+        }
+    }
     /// max(0, x); d/dx = 1 for x > 0, else 0.
     public func relu() -> Tensor { unary("relu", { Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
     /// SiLU (swish): y = x·σ(x); dy/dx = σ(x)·(1 + x·(1 − σ(x))) = σ + y·(1 − σ).
     /// The UNet's activation, so it keeps σ from the forward pass rather than computing it twice.
     public func silu() -> Tensor {
-        let sigma = map(sigmoidScalar)
+        let sigma = vectorMapped(sigmoid8)
         let y = data.withUnsafeBufferPointer { xp in
             sigma.withUnsafeBufferPointer { sp in
                 makeArray(count) { out in parallelRanges(count) { r in for i in r { out[i] = xp[i] * sp[i] } } }
@@ -114,14 +124,6 @@ extension Tensor {
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
         })
     }
-}
-
-@inline(__always)
-func sigmoidScalar(_ x: Float) -> Float {
-    // Written so that neither branch overflows exp.
-    if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
-    let e = Foundation.exp(x)
-    return e / (1 + e)
 }
 
 // MARK: - Broadcasting
@@ -198,32 +200,42 @@ func broadcastApply(_ a: Tensor, _ b: Tensor, op: String, _ f: (Float, Float) ->
     let shape = broadcastShapes(a.shape, b.shape, op: op)
     let (dims, sa, sb) = collapseAxes(shape, broadcastStrides(a.shape, to: shape), broadcastStrides(b.shape, to: shape))
     let total = shape.reduce(1, *)
-    var out = [Float](repeating: 0, count: total)
     let inner = dims.last!, ia = sa.last!, ib = sb.last!
     let outerCount = total / Swift.max(inner, 1)
-    a.data.withUnsafeBufferPointer { x in
-        b.data.withUnsafeBufferPointer { y in
-            out.withUnsafeMutableBufferPointer { o in
-                var index = [Int](repeating: 0, count: dims.count)  // odometer over the outer axes
-                var pa = 0, pb = 0, po = 0
-                for _ in 0..<outerCount {
-                    if ia == 1 && ib == 1 {
-                        for j in 0..<inner { o[po + j] = f(x[pa + j], y[pb + j]) }
-                    } else if ia == 1 && ib == 0 {
-                        let v = y[pb]; for j in 0..<inner { o[po + j] = f(x[pa + j], v) }
-                    } else if ia == 0 && ib == 1 {
-                        let v = x[pa]; for j in 0..<inner { o[po + j] = f(v, y[pb + j]) }
-                    } else {
-                        for j in 0..<inner { o[po + j] = f(x[pa + j * ia], y[pb + j * ib]) }
+    // Rows of `inner` elements, in fixed groups of about 32k elements on the kernel threads.
+    let rowsPerChunk = Swift.max(1, (1 << 15) / Swift.max(inner, 1))
+    let out = a.data.withUnsafeBufferPointer { xb in
+        b.data.withUnsafeBufferPointer { yb in
+            makeArray(total) { o in
+                let x = xb.baseAddress!, y = yb.baseAddress!
+                Parallel.forEach((outerCount + rowsPerChunk - 1) / rowsPerChunk) { chunk in
+                    let first = chunk * rowsPerChunk, last = Swift.min(outerCount, first + rowsPerChunk)
+                    // The odometer over the outer axes, started at row `first`.
+                    var index = [Int](repeating: 0, count: dims.count)
+                    var pa = 0, pb = 0, rem = first
+                    for d in stride(from: dims.count - 2, through: 0, by: -1) {
+                        index[d] = rem % dims[d]; rem /= dims[d]
+                        pa += index[d] * sa[d]; pb += index[d] * sb[d]
                     }
-                    po += inner
-                    // advance the odometer over axes 0..<dims.count-1
-                    var d = dims.count - 2
-                    while d >= 0 {
-                        index[d] += 1; pa += sa[d]; pb += sb[d]
-                        if index[d] < dims[d] { break }
-                        pa -= sa[d] * dims[d]; pb -= sb[d] * dims[d]; index[d] = 0
-                        d -= 1
+                    var po = first * inner
+                    for _ in first..<last {
+                        if ia == 1 && ib == 1 {
+                            for j in 0..<inner { o[po + j] = f(x[pa + j], y[pb + j]) }
+                        } else if ia == 1 && ib == 0 {
+                            let v = y[pb]; for j in 0..<inner { o[po + j] = f(x[pa + j], v) }
+                        } else if ia == 0 && ib == 1 {
+                            let v = x[pa]; for j in 0..<inner { o[po + j] = f(v, y[pb + j]) }
+                        } else {
+                            for j in 0..<inner { o[po + j] = f(x[pa + j * ia], y[pb + j * ib]) }
+                        }
+                        po += inner
+                        var d = dims.count - 2
+                        while d >= 0 {
+                            index[d] += 1; pa += sa[d]; pb += sb[d]
+                            if index[d] < dims[d] { break }
+                            pa -= sa[d] * dims[d]; pb -= sb[d] * dims[d]; index[d] = 0
+                            d -= 1
+                        }
                     }
                 }
             }
