@@ -1,0 +1,58 @@
+// swift run progress — where you stand: each chapter's exercises as passed, not attempted,
+// failing, crashing or not compiling.
+//
+// For each exercises/ChapterNN it builds that chapter's runner (`checkNN`) on its own, so a
+// chapter that does not compile cannot hide the others, then runs it; the runner grades each
+// exercise in a child process, so a crash is contained.
+
+import Foundation
+
+struct Outcome { let id: String; let status: String; let detail: String }
+
+func run(_ arguments: [String]) -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    do { try process.run() } catch { return (127, "could not run \(arguments.joined(separator: " ")): \(error)") }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+let root = FileManager.default.currentDirectoryPath
+guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root + "/exercises") else {
+    print("progress: no exercises/ folder in \(root); run `swift run progress` from the package root")
+    exit(1)
+}
+let chapters = entries.filter { $0.hasPrefix("Chapter") }.sorted()
+let binPath = run(["swift", "build", "--show-bin-path"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+
+var totals: [String: Int] = [:]
+for chapter in chapters {
+    let nn = String(chapter.dropFirst("Chapter".count))
+    print("\nChapter \(nn)")
+    let build = run(["swift", "build", "--product", "check\(nn)"])
+    if build.status != 0 {
+        let errors = build.output.split(separator: "\n").filter { $0.contains("error:") }
+        print("  not compiling — fix these, then run again:")
+        for e in errors.prefix(5) { print("    " + e.replacingOccurrences(of: root + "/", with: "")) }
+        totals["not compiling", default: 0] += 1
+        continue
+    }
+    let result = run([binPath + "/check\(nn)"])
+    for line in result.output.split(separator: "\n") {
+        let parts = line.split(separator: " ", maxSplits: 3).map(String.init)
+        guard parts.count >= 3, parts[1] == "VERDICT" else { continue }
+        let (id, kind) = (parts[0], parts[2])
+        let detail = parts.count > 3 ? parts[3].replacingOccurrences(of: "\\n", with: "\n      ") : ""
+        let status = ["passed": "passed", "not-attempted": "not attempted", "failed": "failing", "crashed": "crashing"][kind] ?? kind
+        let mark = ["passed": "✔", "not attempted": "·", "failing": "✘", "crashing": "‼"][status] ?? "?"
+        print("  \(mark) \(id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(status)\(detail.isEmpty ? "" : ": " + detail)")
+        totals[status, default: 0] += 1
+    }
+}
+print("\n" + ["passed", "failing", "crashing", "not attempted", "not compiling"]
+    .map { "\(totals[$0, default: 0]) \($0)" }.joined(separator: ", "))
