@@ -19,7 +19,7 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-O"] + cpuFlags)]
 
 /// Chapters that have exercises: each has a learner module `ExercisesNN` (exercises/ChapterNN),
 /// its solutions `SolutionsNN` (solutions/ChapterNN) and a runner `checkNN` for `swift run progress`.
-let exerciseChapters = ["01"]
+let exerciseChapters = ["00", "01"]
 
 let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
     .target(name: "Exercises\(nn)", dependencies: ["Tensor", "ExerciseSupport"], path: "exercises/Chapter\(nn)"),
@@ -37,6 +37,8 @@ let package = Package(
         .library(name: "Imaging", targets: ["Imaging"]),
         .executable(name: "bench", targets: ["bench"]),
         .executable(name: "progress", targets: ["progress"]),
+        .executable(name: "00-tensors", targets: ["00-tensors"]),
+        .executable(name: "01-noise", targets: ["01-noise"]),
     ],
     targets: [
         .systemLibrary(
@@ -50,7 +52,13 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CLibPNG", "Tensor"], swiftSettings: fast),
         .target(name: "Diffusion", dependencies: ["NN", "Tensor"], swiftSettings: fast),
         .executableTarget(name: "bench", dependencies: ["Tensor", "NN"], swiftSettings: fast),
+        .target(name: "Datasets", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "ChapterKit", dependencies: ["Imaging"]),
+        .executableTarget(name: "00-tensors", dependencies: ["ChapterKit", "Imaging", "Tensor", "NN"], path: "Chapters/00-Tensors",
+                          exclude: ["README.md", "figures"]),
+        .executableTarget(name: "01-noise", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "Tensor"],
+                          path: "Chapters/01-Noise", exclude: ["README.md", "figures"]),
+        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "Imaging", "Datasets"]),
         .target(name: "ExerciseSupport"),
         .target(name: "ExerciseChecks", dependencies: ["ExerciseSupport", "Diffusion", "Tensor"]),
         .executableTarget(name: "progress"),
