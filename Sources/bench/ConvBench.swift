@@ -36,29 +36,13 @@ private func convBenchShapes(resolution r: Int) -> [ConvBenchShape] {
      ConvBenchShape(cin: 64, cout: 64, size: r / 4, kernel: 1)]   // attention projection
 }
 
-/// Seconds per call of `body`: best of several rounds of enough calls for ~0.2 s.
-private func convBenchTime(quick: Bool, flops: Double, _ body: () -> Void) -> Double {
-    body()  // warm up caches and the scratch pool
-    let reps = quick ? 1 : max(1, Int(2e9 / flops))
-    var best = Double.infinity
-    for _ in 0..<(quick ? 1 : 3) {
-        let start = DispatchTime.now().uptimeNanoseconds
-        for _ in 0..<reps { body() }
-        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(reps))
-    }
-    return best
-}
-
 /// Benchmarks the convolution kernels; CSV lines per shape and thread count.
 public func runConvBench(quick: Bool) {
     let savedThreads = Parallel.threadCount
     defer { Parallel.threadCount = savedThreads }
     let threadCounts = savedThreads > 1 ? [1, savedThreads] : [1]
-    var seed: UInt64 = 0x2545_F491_4F6C_DD1D
-    func random() -> Float {  // xorshift64, enough for benchmark inputs
-        seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
-        return Float(seed >> 40) / Float(1 << 24) - 0.5
-    }
+    var rng = RandomGenerator(seed: 0x2545_F491_4F6C_DD1D)
+    func random() -> Float { rng.uniform(in: -0.5...0.5) }
     for resolution in quick ? [16] : [16, 32] {
         var totals = [Int: (flops: Double, seconds: Double)]()
         for s in convBenchShapes(resolution: resolution) {
@@ -74,10 +58,10 @@ public func runConvBench(quick: Bool) {
                 x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in dy.withUnsafeBufferPointer { pdy in
                     y.withUnsafeMutableBufferPointer { py in dx.withUnsafeMutableBufferPointer { pdx in
                         dw.withUnsafeMutableBufferPointer { pdw in
-                            fwd = convBenchTime(quick: quick, flops: s.forwardFlops) {
+                            fwd = benchSeconds(quick: quick, targetFlops: 2e9, rounds: 3, flops: s.forwardFlops) {
                                 conv2dForward(g, input: px.baseAddress!, weight: pw.baseAddress!, output: py.baseAddress!)
                             }
-                            bwd = convBenchTime(quick: quick, flops: 2 * s.forwardFlops) {
+                            bwd = benchSeconds(quick: quick, targetFlops: 2e9, rounds: 3, flops: 2 * s.forwardFlops) {
                                 conv2dBackward(g, input: px.baseAddress!, weight: pw.baseAddress!, gradOutput: pdy.baseAddress!,
                                                gradInput: pdx.baseAddress!, gradWeight: pdw.baseAddress!)
                             }

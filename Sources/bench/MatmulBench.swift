@@ -40,16 +40,16 @@ private func matmulBenchShapes(quick: Bool) -> [MatmulBenchShape] {
     return shapes
 }
 
-/// Seconds per call of `body`: best of several timed rounds of enough calls for ~0.1 s.
-private func matmulBenchTime(quick: Bool, flops: Double, _ body: () -> Void) -> Double {
-    body()  // warm up caches and allocator
-    let reps = quick ? 1 : max(1, Int(2e8 / flops))
+/// Seconds per call of `body`: the best of `rounds` timed rounds, each of enough calls to do about
+/// `targetFlops` of work (one call and one round when `quick`), after one warm-up call.
+func benchSeconds(quick: Bool, targetFlops: Double, rounds: Int, flops: Double, _ body: () -> Void) -> Double {
+    body()  // warm up caches, the allocator and the kernels' scratch buffers
+    let reps = quick ? 1 : max(1, Int(targetFlops / flops))
     var best = Double.infinity
-    for _ in 0..<(quick ? 2 : 5) {
+    for _ in 0..<(quick ? 1 : rounds) {
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<reps { body() }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        best = min(best, seconds / Double(reps))
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(reps))
     }
     return best
 }
@@ -59,11 +59,8 @@ public func runMatmulBench(quick: Bool) {
     let savedThreads = Parallel.threadCount
     defer { Parallel.threadCount = savedThreads }
     let threadCounts = savedThreads > 1 ? [1, savedThreads] : [1]
-    var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
-    func random() -> Float {  // xorshift64, enough for benchmark inputs
-        seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
-        return Float(seed >> 40) / Float(1 << 24) - 0.5
-    }
+    var rng = RandomGenerator(seed: 0x9E37_79B9_7F4A_7C15)
+    func random() -> Float { rng.uniform(in: -0.5...0.5) }
     // MATMUL_BENCH_FILTER=conv_dW (say) runs only the lines whose name or size contains it.
     let filter = ProcessInfo.processInfo.environment["MATMUL_BENCH_FILTER"] ?? ""
     for s in matmulBenchShapes(quick: quick) {
@@ -79,7 +76,7 @@ public func runMatmulBench(quick: Bool) {
             let seconds = a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeMutableBufferPointer { pc in
-                        matmulBenchTime(quick: quick, flops: flops) {
+                        benchSeconds(quick: quick, targetFlops: 2e8, rounds: 5, flops: flops) {
                             if s.batch == 1 {
                                 gemm(transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k,
                                      a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,

@@ -7,14 +7,9 @@
 import Testing
 @testable import Tensor
 
-/// Seeded inputs in [-1, 1) (xorshift64), so every run tests the same numbers.
-private struct MatmulTestRandom {
-    var state: UInt64
-    mutating func next() -> Float {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        return Float(state >> 40) / Float(1 << 23) - 1
-    }
-    mutating func array(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
+/// Seeded inputs in [-1, 1) from the package's generator, so every run tests the same numbers.
+extension RandomGenerator {
+    fileprivate mutating func array(_ count: Int) -> [Float] { (0..<count).map { _ in uniform(in: -1...1) } }
 }
 
 /// One product's storage: A, B and C with their leading dimensions (padding allowed).
@@ -28,7 +23,7 @@ private struct GemmCase {
         lda = (transA ? m : k) + pad
         ldb = (transB ? k : n) + pad
         ldc = n + pad
-        var rng = MatmulTestRandom(state: seed | 1)
+        var rng = RandomGenerator(seed: seed)
         a = rng.array((transA ? k : m) * lda)
         b = rng.array((transB ? n : k) * ldb)
         c = rng.array(m * ldc)  // nonzero: accumulate must add to it, overwrite must ignore it
@@ -181,7 +176,7 @@ struct MatmulKernelTests {
         let strideA = (transA ? k : m) * lda + 5
         let strideB = shareB ? 0 : (transB ? n : k) * ldb + 3
         let strideC = m * ldc + 2
-        var rng = MatmulTestRandom(state: UInt64(batch * 7919 + m * 31 + n * 17 + k))
+        var rng = RandomGenerator(seed: UInt64(batch * 7919 + m * 31 + n * 17 + k))
         let a = rng.array(batch * strideA)
         let b = rng.array(max(1, batch * strideB + (transB ? n : k) * ldb))
         var c = rng.array(batch * strideC)
