@@ -19,7 +19,7 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-O"] + cpuFlags)]
 
 /// Chapters that have exercises: each has a learner module `ExercisesNN` (exercises/ChapterNN),
 /// its solutions `SolutionsNN` (solutions/ChapterNN) and a runner `checkNN` for `swift run progress`.
-let exerciseChapters = ["00", "01"]
+let exerciseChapters = ["00", "01", "02"]
 
 let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
     .target(name: "Exercises\(nn)", dependencies: ["Tensor", "ExerciseSupport"], path: "exercises/Chapter\(nn)"),
@@ -39,6 +39,7 @@ let package = Package(
         .executable(name: "progress", targets: ["progress"]),
         .executable(name: "00-tensors", targets: ["00-tensors"]),
         .executable(name: "01-noise", targets: ["01-noise"]),
+        .executable(name: "02-mlp", targets: ["02-mlp"]),
     ],
     targets: [
         .systemLibrary(
@@ -50,7 +51,7 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CMalloc"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CLibPNG", "Tensor"], swiftSettings: fast),
-        .target(name: "Diffusion", dependencies: ["NN", "Tensor"], swiftSettings: fast),
+        .target(name: "Diffusion", dependencies: ["NN", "Tensor", "Datasets"], swiftSettings: fast),
         .executableTarget(name: "bench", dependencies: ["Tensor", "NN"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "ChapterKit", dependencies: ["Imaging"]),
@@ -58,7 +59,10 @@ let package = Package(
                           exclude: ["README.md", "figures"]),
         .executableTarget(name: "01-noise", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "Tensor"],
                           path: "Chapters/01-Noise", exclude: ["README.md", "figures"]),
-        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "Imaging", "Datasets"]),
+        .executableTarget(name: "02-mlp", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
+                          path: "Chapters/02-MLP", exclude: ["README.md", "figures"]),
+        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "Imaging", "Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Imaging"]),
         .target(name: "ExerciseSupport"),
         .target(name: "ExerciseChecks", dependencies: ["ExerciseSupport", "Diffusion", "Tensor"]),
         .executableTarget(name: "progress"),

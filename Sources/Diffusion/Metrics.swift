@@ -1,0 +1,59 @@
+// Measuring how close generated 2-D points are to the data: the energy distance.
+//
+// Original papers:
+//   Székely & Rizzo 2013, "Energy statistics: A class of statistics based on distances",
+//   J. Statist. Plann. Inference 143(8), eq. (2.1) (the energy distance) and §3 (its V-statistic).
+
+import Tensor
+
+/// The energy distance between two samples of points, as a V-statistic:
+/// ```
+/// D²(X, Y) = 2·E‖X − Y‖ − E‖X − X′‖ − E‖Y − Y′‖
+/// ```
+/// each expectation taken as the mean over *all* pairs, including a point with itself (i = j),
+/// whose distance is 0. D² is 0 only when the distributions are equal, and grows with any
+/// difference — in location, spread or shape — so a model cannot score well by covering part of
+/// the data. On two finite samples of one distribution it is not 0: it sits at a *noise floor*
+/// of about (E‖X − X′‖)·(1/n + 1/m) plus chance, which is why the course reports it beside the
+/// floor measured on data against data.
+///
+/// `x` is `[n, d]`, `y` is `[m, d]`. Cost: (n + m)² distances, computed in Double.
+public func energyDistance(_ x: Tensor, _ y: Tensor) -> Double {
+    guard x.rank == 2, y.rank == 2, x.shape[1] == y.shape[1] else {
+        fatalError("energyDistance: expected [n, d] and [m, d] points, got \(x.shape) and \(y.shape)")
+    }
+    let d = x.shape[1]
+    let a = x.data.map(Double.init), b = y.data.map(Double.init)
+    /// Mean distance over all pairs (i, j) of points of p (count n) and q (count m).
+    func meanDistance(_ p: [Double], _ n: Int, _ q: [Double], _ m: Int) -> Double {
+        var total = 0.0
+        for i in 0..<n {
+            var row = 0.0
+            for j in 0..<m {
+                var s = 0.0
+                for k in 0..<d { let diff = p[i * d + k] - q[j * d + k]; s += diff * diff }
+                row += s.squareRoot()
+            }
+            total += row
+        }
+        return total / Double(n * m)
+    }
+    let n = x.shape[0], m = y.shape[0]
+    return 2 * meanDistance(a, n, b, m) - meanDistance(a, n, a, n) - meanDistance(b, m, b, m)
+}
+
+/// The energy distance of `samples` to `data`, both first standardised by the *data's* mean and
+/// (population) standard deviation per coordinate, so the number does not depend on the data's
+/// units and a sampler cannot change the yardstick.
+public func energyDistance(_ samples: Tensor, toData data: Tensor) -> Double {
+    let (n, d) = (data.shape[0], data.shape[1])
+    var mean = [Double](repeating: 0, count: d), sd = [Double](repeating: 0, count: d)
+    for i in 0..<n { for k in 0..<d { mean[k] += Double(data.data[i * d + k]) } }
+    for k in 0..<d { mean[k] /= Double(n) }
+    for i in 0..<n { for k in 0..<d { let v = Double(data.data[i * d + k]) - mean[k]; sd[k] += v * v } }
+    for k in 0..<d { sd[k] = Swift.max((sd[k] / Double(n)).squareRoot(), 1e-12) }
+    func standardised(_ t: Tensor) -> Tensor {
+        Tensor(t.data.enumerated().map { Float((Double($0.element) - mean[$0.offset % d]) / sd[$0.offset % d]) }, shape: t.shape)
+    }
+    return energyDistance(standardised(samples), standardised(data))
+}

@@ -1,0 +1,1 @@
+// Datasets tests land here.

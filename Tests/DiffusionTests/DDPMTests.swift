@@ -1,0 +1,132 @@
+// Pins DDPM's and DDIM's formulas with values worked by hand, and checks both samplers end to
+// end on a distribution whose ideal noise predictor is known in closed form.
+
+import Foundation
+import Testing
+@testable import Diffusion
+import Tensor
+
+/// A two-step schedule with round numbers: α_0 = 0.5625 (√ = 0.75), α_1 = 0.64 (√ = 0.8), so
+/// β_0 = 0.4375, β_1 = 0.36, ᾱ_0 = 0.5625, ᾱ_1 = 0.36 (√ = 0.6), 1 − ᾱ_1 = 0.64 (√ = 0.8).
+private let tiny = NoiseSchedule(kind: .linear, beta: [0.4375, 0.36])
+
+private func close(_ a: [Float], _ b: [Float], _ tolerance: Float = 1e-5) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { Swift.abs($0 - $1) <= tolerance }
+}
+
+@Suite("DDPM and DDIM formulas")
+struct DDPMTests {
+    @Test("Algorithm 1's loss: mean of (ε − ε_θ(x_t, t))², worked by hand")
+    func loss() {
+        // x0 = [1, 2], ε = [0.5, −1], t = 1: x_t = 0.6·x0 + 0.8·ε = [1.0, 0.4].
+        // A "model" that returns x_t itself: residual ε − x_t = [−0.5, −1.4], mean square (0.25 + 1.96)/2 = 1.105.
+        let loss = DDPM.loss({ x, _ in x }, x0: Tensor([1, 2], shape: [1, 2]), t: [1],
+                             noise: Tensor([0.5, -1], shape: [1, 2]), schedule: tiny)
+        #expect(Swift.abs(loss.item - 1.105) < 1e-5)
+    }
+
+    @Test("the loss is differentiable in the model's parameters")
+    func lossGradient() {
+        // ε_θ = w·x_t with w = 0: loss = mean(ε²); d/dw mean((ε − w·x_t)²) at w = 0 = −2·mean(ε·x_t).
+        // With x_t = [1.0, 0.4], ε = [0.5, −1]: −2·(0.5 − 0.4)/2 = −0.1.
+        let w = Tensor([0], shape: [1], requiresGrad: true)
+        let loss = DDPM.loss({ x, _ in x * w }, x0: Tensor([1, 2], shape: [1, 2]), t: [1],
+                             noise: Tensor([0.5, -1], shape: [1, 2]), schedule: tiny)
+        loss.backward()
+        #expect(Swift.abs(w.grad!.item + 0.1) < 1e-5)
+    }
+
+    @Test("predicted x̂₀ = (x_t − √(1 − ᾱ)·ε)/√ᾱ, by hand")
+    func predictedX0() {
+        // t = 1, x_t = 2, ε = 0.5: (2 − 0.8·0.5)/0.6 = 1.6/0.6 = 2.666667
+        let x0 = DDPM.predictedX0(Tensor([2], shape: [1, 1]), t: [1], epsilon: Tensor([0.5], shape: [1, 1]), schedule: tiny)
+        #expect(close(x0.data, [2.666667]))
+    }
+
+    @Test("posterior mean, eq. (11): μ = 1/√α_t·(x_t − β_t/√(1 − ᾱ_t)·ε), one t per example, by hand")
+    func posteriorMean() {
+        // Example 0, t = 1, x_t = 2, ε = 0.5: 1/0.8·(2 − 0.36/0.8·0.5) = 1.25·(2 − 0.225) = 2.21875.
+        // Example 1, t = 0, x_t = 1, ε = 1: β_0/√(1 − ᾱ_0) = 0.4375/√0.4375 = √0.4375 = 0.6614378,
+        //   1/√α_0 = 1/0.75, so μ = (1 − 0.6614378)/0.75 = 0.4514163.
+        let mean = DDPM.posteriorMean(Tensor([2, 1], shape: [2, 1]), t: [1, 0],
+                                      epsilon: Tensor([0.5, 1], shape: [2, 1]), schedule: tiny)
+        #expect(close(mean.data, [2.21875, 0.4514163]))
+    }
+
+    @Test("ancestral step: variance σ_t² = β_t, x_{t−1} = μ + σ_t·z; no noise at the last step")
+    func ancestralVariance() {
+        #expect(DDPM.sigmaSquared(t: 1, schedule: tiny) == tiny.beta[1])   // 0.36
+        #expect(DDPM.sigmaSquared(t: 0, schedule: tiny) == 0)
+        // t = 1, x_t = 2, ε = 0.5, z = 1: μ + √0.36·1 = 2.21875 + 0.6 = 2.81875; z = −2: 2.21875 − 1.2 = 1.01875.
+        let x = Tensor([2, 2], shape: [2, 1]), eps = Tensor([0.5, 0.5], shape: [2, 1])
+        let step = DDPM.reverseStep(x, t: 1, epsilon: eps, z: Tensor([1, -2], shape: [2, 1]), schedule: tiny)
+        #expect(close(step.data, [2.81875, 1.01875]))
+        // t = 0: the noise is ignored, the result is the mean 0.4514163 (worked above).
+        let last = DDPM.reverseStep(Tensor([1], shape: [1, 1]), t: 0, epsilon: Tensor([1], shape: [1, 1]),
+                                    z: Tensor([5], shape: [1, 1]), schedule: tiny)
+        #expect(close(last.data, [0.4514163]))
+    }
+
+    @Test("one DDIM step, eq. (12) with η = 0, by hand")
+    func ddimStep() {
+        // ᾱ_t = 0.36, ᾱ_t′ = 0.64, x_t = 2, ε = 0.5: x̂₀ = 2.666667; x_t′ = 0.8·2.666667 + 0.6·0.5 = 2.433333.
+        let x = DDIM.step(Tensor([2], shape: [1, 1]), epsilon: Tensor([0.5], shape: [1, 1]), alphaBar: 0.36, alphaBarPrevious: 0.64)
+        #expect(close(x.data, [2.433333]))
+        // To ᾱ = 1 (the clean data): x̂₀ itself.
+        let x0 = DDIM.step(Tensor([2], shape: [1, 1]), epsilon: Tensor([0.5], shape: [1, 1]), alphaBar: 0.36, alphaBarPrevious: 1)
+        #expect(close(x0.data, [2.666667]))
+    }
+
+    @Test("DDIM timesteps: trailing, 999 down to 19 for 50 of 1000; all of them for 1000")
+    func timesteps() {
+        let t50 = DDIM.timesteps(count: 50, steps: 1000)
+        #expect(t50.count == 50 && t50.first == 999 && t50[1] == 979 && t50.last == 19)
+        #expect(DDIM.timesteps(count: 1000, steps: 1000) == Array((0..<1000).reversed()))
+        #expect(DDIM.timesteps(count: 1, steps: 1000) == [999])
+    }
+
+    @Test("DDIM with η = 0 is deterministic: the same x_T gives bit-identical samples; DDPM's noise makes its runs differ")
+    func ddimDeterministic() {
+        let schedule = NoiseSchedule.linear()
+        let model: NoisePredictor = { x, t in x * 0.5 + Float(t[0]) / 2000 }
+        var rng = RandomGenerator(seed: 3)
+        let xT = Tensor.randn([16, 2], using: &rng)
+        let a = DDIM.sample(model, from: xT, schedule: schedule, count: 20)
+        let b = DDIM.sample(model, from: xT, schedule: schedule, count: 20)
+        #expect(a.data == b.data)
+        var r1 = RandomGenerator(seed: 5), r2 = RandomGenerator(seed: 5)
+        let c = DDIM.sample(model, shape: [16, 2], schedule: schedule, count: 20, using: &r1)
+        let d = DDIM.sample(model, shape: [16, 2], schedule: schedule, count: 20, using: &r2)
+        #expect(c.data == d.data)
+        // Ancestral sampling from the same seed repeats too, but two different seeds differ.
+        var r3 = RandomGenerator(seed: 5), r4 = RandomGenerator(seed: 6)
+        let e = DDPM.sample(model, shape: [16, 2], schedule: NoiseSchedule.linear(steps: 50), using: &r3)
+        let f = DDPM.sample(model, shape: [16, 2], schedule: NoiseSchedule.linear(steps: 50), using: &r4)
+        #expect(e.data != f.data)
+    }
+
+    @Test("both samplers turn N(0, 1) into the data N(2, 0.5²) when given the ideal noise predictor")
+    func idealPredictor() {
+        // For data x₀ ~ N(c, s²), x_t = √ᾱ·x₀ + √(1 − ᾱ)·ε is N(√ᾱ·c, ᾱ·s² + 1 − ᾱ), and the best
+        // prediction of ε from x_t is E[ε | x_t] = √(1 − ᾱ)·(x_t − √ᾱ·c)/(ᾱ·s² + 1 − ᾱ).
+        // Sampling with it must give back mean c and sd s (up to sampling error 0.5/√4000 ≈ 0.008
+        // for the mean; discretisation error of 1000 or 50 steps is smaller still).
+        let (c, s): (Float, Float) = (2, 0.5)
+        for schedule in [NoiseSchedule.linear(), NoiseSchedule.cosine()] {
+            let ideal: NoisePredictor = { x, t in
+                let ab: Float = schedule.alphaBar[t[0]]
+                let shift: Float = ab.squareRoot() * c
+                let gain: Float = (1 - ab).squareRoot() / (ab * s * s + 1 - ab)
+                return (x - shift) * gain
+            }
+            var rng = RandomGenerator(seed: 1)
+            for (name, samples) in [("DDPM", DDPM.sample(ideal, shape: [4000, 1], schedule: schedule, using: &rng)),
+                                    ("DDIM-50", DDIM.sample(ideal, shape: [4000, 1], schedule: schedule, count: 50, using: &rng))] {
+                let mean = samples.data.reduce(0, +) / 4000
+                let sd = (samples.data.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4000).squareRoot()
+                #expect(Swift.abs(mean - c) < 0.04, "\(schedule.kind) \(name): mean \(mean)")
+                #expect(Swift.abs(sd - s) < 0.04, "\(schedule.kind) \(name): sd \(sd)")
+            }
+        }
+    }
+}
