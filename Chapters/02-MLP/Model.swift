@@ -2,6 +2,7 @@
 // DDPM's Algorithm 1 (`DDPM.trainingLoss` in Sources/Diffusion/DDPM.swift), with its weights cached
 // by configuration in the output folder.
 
+import ChapterKit
 import Datasets
 import Diffusion
 import Foundation
@@ -53,12 +54,8 @@ struct TrainConfig: CustomStringConvertible {
             + "lr=\(learningRate) ema=\(emaDecay) seed=\(seed)"
     }
 
-    /// FNV-1a of the description, 8 hex digits: `mlp-moons-1a2b3c4d`.
-    var key: String {
-        var h: UInt32 = 2_166_136_261
-        for byte in description.utf8 { h = (h ^ UInt32(byte)) &* 16_777_619 }
-        return "mlp-\(dataset.rawValue)-" + String(format: "%08x", h)
-    }
+    /// The weights' cache name, e.g. `mlp-moons-1a2b3c4d` (ChapterKit's `configurationHash`).
+    var key: String { "mlp-\(dataset.rawValue)-" + configurationHash(description) }
 }
 
 /// What training (or the cache) gives back.

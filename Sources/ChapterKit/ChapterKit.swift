@@ -157,3 +157,12 @@ public final class Notebook {
         return path
     }
 }
+
+/// A short, stable name for a training configuration: the 32-bit FNV-1a hash of its
+/// description, as 8 hex digits. Chapters cache trained weights under it, so changing any
+/// setting trains anew while an unchanged configuration loads in seconds.
+public func configurationHash(_ description: String) -> String {
+    var h: UInt32 = 2_166_136_261
+    for byte in description.utf8 { h = (h ^ UInt32(byte)) &* 16_777_619 }
+    return String(format: "%08x", h)
+}
