@@ -19,11 +19,11 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-O"] + cpuFlags)]
 
 /// Chapters that have exercises: each has a learner module `ExercisesNN` (exercises/ChapterNN),
 /// its solutions `SolutionsNN` (solutions/ChapterNN) and a runner `checkNN` for `swift run progress`.
-let exerciseChapters = ["00", "01", "02"]
+let exerciseChapters = ["00", "01", "02", "03"]
 
 let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
-    .target(name: "Exercises\(nn)", dependencies: ["Tensor", "ExerciseSupport"], path: "exercises/Chapter\(nn)"),
-    .target(name: "Solutions\(nn)", dependencies: ["Tensor", "ExerciseSupport"], path: "solutions/Chapter\(nn)"),
+    .target(name: "Exercises\(nn)", dependencies: ["Tensor", "NN", "ExerciseSupport"], path: "exercises/Chapter\(nn)"),
+    .target(name: "Solutions\(nn)", dependencies: ["Tensor", "NN", "ExerciseSupport"], path: "solutions/Chapter\(nn)"),
     .executableTarget(name: "check\(nn)", dependencies: ["ExerciseChecks", .target(name: "Exercises\(nn)")],
                       path: "Sources/ExerciseRunners/check\(nn)"),
 ] }
@@ -40,6 +40,7 @@ let package = Package(
         .executable(name: "00-tensors", targets: ["00-tensors"]),
         .executable(name: "01-noise", targets: ["01-noise"]),
         .executable(name: "02-mlp", targets: ["02-mlp"]),
+        .executable(name: "03-unet", targets: ["03-unet"]),
     ],
     targets: [
         .systemLibrary(
@@ -61,7 +62,9 @@ let package = Package(
                           path: "Chapters/01-Noise", exclude: ["README.md", "figures"]),
         .executableTarget(name: "02-mlp", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
                           path: "Chapters/02-MLP", exclude: ["README.md", "figures"]),
-        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "Imaging", "Datasets"]),
+        .executableTarget(name: "03-unet", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
+                          path: "Chapters/03-UNet", exclude: ["README.md", "figures"]),
+        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "Imaging", "Datasets"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Imaging"]),
         .target(name: "ExerciseSupport"),
         .target(name: "ExerciseChecks", dependencies: ["ExerciseSupport", "Diffusion", "Tensor"]),

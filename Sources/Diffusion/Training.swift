@@ -1,0 +1,116 @@
+// Chapter 3 — A reusable DDPM trainer (Algorithm 1 of Ho et al. 2020) for any module, and the
+// denoising loss per range of t.
+//
+// The recipe is chapter 2's (Chapters/02-MLP/Model.swift), lifted into the library so the image
+// chapters share it: Adam (Kingma & Ba 2015), a linear warm-up then a cosine decay of the learning
+// rate (Loshchilov & Hutter 2017, without restarts), gradients clipped to a global norm, and an
+// exponential moving average of the weights with warm-up (`EMA`). Progress is reported through a
+// callback so the library does not depend on Imaging's ProgressBar.
+
+import Foundation
+import NN
+import Tensor
+
+/// The knobs of `DDPMTrainer.train`.
+public struct TrainingOptions: CustomStringConvertible, Sendable {
+    public var steps: Int
+    public var learningRate: Float
+    /// Fraction of the steps spent warming the learning rate up linearly from 0.
+    public var warmupFraction: Double
+    /// Gradients are scaled down together to at most this global L2 norm.
+    public var clipNorm: Float
+    /// Maximum EMA decay; 0 switches the EMA off.
+    public var emaDecay: Float
+
+    public init(steps: Int, learningRate: Float = 1e-3, warmupFraction: Double = 0.05, clipNorm: Float = 1,
+                emaDecay: Float = 0.999) {
+        self.steps = steps; self.learningRate = learningRate; self.warmupFraction = warmupFraction
+        self.clipNorm = clipNorm; self.emaDecay = emaDecay
+    }
+
+    public var description: String {
+        "steps=\(steps) lr=\(learningRate) warmup=\(warmupFraction) clip=\(clipNorm) ema=\(emaDecay)"
+    }
+
+    /// The learning rate of step n (1-based): n/W·lr during the W warm-up steps, then
+    /// ```
+    /// lr_n = lr · ½(1 + cos(π·(n − 1)/N))
+    /// ```
+    public func learningRate(at n: Int) -> Float {
+        let warmup = max(1, Int(Double(steps) * warmupFraction))
+        if n <= warmup { return learningRate * Float(n) / Float(warmup) }
+        return learningRate * Float(0.5 * (1 + cos(Double.pi * Double(n - 1) / Double(steps))))
+    }
+}
+
+/// Thrown when a loss is NaN or ±∞: training stopped there.
+public struct TrainingDiverged: Error, CustomStringConvertible {
+    public let step: Int
+    public let loss: Float
+    public var description: String {
+        "training diverged: the loss became \(loss) at step \(step). Try a smaller learning rate (or more warm-up)."
+    }
+}
+
+public enum DDPMTrainer {
+    /// Trains `model` by DDPM's Algorithm 1:
+    /// ```
+    /// x₀ ~ batch(),  t ~ Uniform{0…T−1},  ε ~ N(0, I)
+    /// L = ‖ε − ε_θ(√ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, t)‖²          DDPM eq. (14)
+    /// ```
+    /// `predictor` must compute with `model`'s parameters. `batch` draws the clean data of one step.
+    /// At the end the EMA weights (if any) are copied into the model: the model is left holding the
+    /// weights to sample with. `progress(step, loss)` is called after every step. Returns the loss of
+    /// every step; throws `TrainingDiverged` at the first non-finite loss.
+    public static func train(_ model: Module, predictor: NoisePredictor, schedule: NoiseSchedule,
+                             options: TrainingOptions, seed: UInt64,
+                             batch: (inout RandomGenerator) -> Tensor,
+                             progress: ((Int, Float) -> Void)? = nil) throws -> [Float] {
+        var rng = RandomGenerator(seed: seed)
+        let parameters = model.parameters
+        let optimizer = Adam(parameters, learningRate: options.learningRate)
+        let ema = options.emaDecay > 0 ? EMA(parameters, maxDecay: options.emaDecay) : nil
+        var losses: [Float] = []
+        losses.reserveCapacity(options.steps)
+        for step in 1...max(1, options.steps) where options.steps > 0 {
+            optimizer.learningRate = options.learningRate(at: step)
+            let x0 = batch(&rng)
+            let loss = DDPM.trainingLoss(predictor, x0: x0, schedule: schedule, using: &rng)
+            let value = loss.item
+            guard value.isFinite else { throw TrainingDiverged(step: step, loss: value) }
+            model.zeroGrad()
+            loss.backward()
+            clipGradientNorm(parameters, maxNorm: options.clipNorm)
+            optimizer.step()
+            ema?.update()
+            losses.append(value)
+            progress?(step, value)
+        }
+        ema?.copyToParameters()
+        return losses
+    }
+
+    /// The ranges of t the course reports the loss on: from nearly clean to nearly pure noise.
+    public static let standardRanges: [Range<Int>] = [0..<100, 100..<300, 300..<600, 600..<1000]
+
+    /// Mean denoising MSE ‖ε − ε_θ(x_t, t)‖² (per element) with t uniform in each range, on
+    /// `batches` fresh batches per range, every draw from `seed`: the same data, t and noise for
+    /// every model compared. Runs without gradients.
+    public static func lossByTimeRange(_ predictor: NoisePredictor, schedule: NoiseSchedule,
+                                       ranges: [Range<Int>] = standardRanges, batches: Int = 4, seed: UInt64,
+                                       batch: (inout RandomGenerator) -> Tensor) -> [Double] {
+        withoutGradients {
+            var rng = RandomGenerator(seed: seed)
+            return ranges.map { range in
+                var total = 0.0
+                for _ in 0..<batches {
+                    let x0 = batch(&rng)
+                    let t = (0..<x0.shape[0]).map { _ in rng.int(in: range) }
+                    let noise = Tensor.randn(x0.shape, using: &rng)
+                    total += Double(DDPM.loss(predictor, x0: x0, t: t, noise: noise, schedule: schedule).item)
+                }
+                return total / Double(batches)
+            }
+        }
+    }
+}
