@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Imaging"]),
         .target(name: "ExerciseSupport"),
         .target(name: "ExerciseChecks", dependencies: ["ExerciseSupport", "Diffusion", "Tensor"]),
-        .executableTarget(name: "progress"),
+        .executableTarget(name: "progress", dependencies: ["ExerciseChecks"]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseChecks"] + exerciseChapters.map { .target(name: "Exercises\($0)") }),
         .testTarget(name: "SolutionTests", dependencies: ["ExerciseChecks"] + exerciseChapters.map { .target(name: "Solutions\($0)") }),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

@@ -5,9 +5,8 @@
 // chapter that does not compile cannot hide the others, then runs it; the runner grades each
 // exercise in a child process, so a crash is contained.
 
+import ExerciseChecks
 import Foundation
-
-struct Outcome { let id: String; let status: String; let detail: String }
 
 func run(_ arguments: [String]) -> (status: Int32, output: String) {
     let process = Process()
@@ -44,13 +43,19 @@ for chapter in chapters {
     }
     let result = run([binPath + "/check\(nn)"])
     for line in result.output.split(separator: "\n") {
-        let parts = line.split(separator: " ", maxSplits: 3).map(String.init)
-        guard parts.count >= 3, parts[1] == "VERDICT" else { continue }
-        let (id, kind) = (parts[0], parts[2])
-        let detail = parts.count > 3 ? parts[3].replacingOccurrences(of: "\\n", with: "\n      ") : ""
-        let status = ["passed": "passed", "not-attempted": "not attempted", "failed": "failing", "crashed": "crashing"][kind] ?? kind
-        let mark = ["passed": "✔", "not attempted": "·", "failing": "✘", "crashing": "‼"][status] ?? "?"
-        print("  \(mark) \(id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(status)\(detail.isEmpty ? "" : ": " + detail)")
+        // Each line is "<exercise id> VERDICT …", written by runChecksCommandLine.
+        guard let space = line.firstIndex(of: " "), let verdict = Verdict(output: String(line[line.index(after: space)...]))
+        else { continue }
+        let id = String(line[..<space])
+        let (mark, status, detail): (String, String, String)
+        switch verdict {
+        case .passed: (mark, status, detail) = ("✔", "passed", "")
+        case .notAttempted(let file): (mark, status, detail) = ("·", "not attempted", file)
+        case .failed(let message): (mark, status, detail) = ("✘", "failing", message)
+        case .crashed(let message): (mark, status, detail) = ("‼", "crashing", message)
+        }
+        let shown = detail.replacingOccurrences(of: "\n", with: "\n      ")
+        print("  \(mark) \(id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(status)\(shown.isEmpty ? "" : ": " + shown)")
         totals[status, default: 0] += 1
     }
 }
