@@ -77,6 +77,31 @@ struct DDPMTests {
         #expect(close(x0.data, [2.666667]))
     }
 
+    @Test("DDIM step with η, eq. (12) and (16), by hand; η = 1 on consecutive steps gives DDPM's β̃_t")
+    func ddimStepEta() {
+        // ᾱ_t = 0.36, ᾱ_t′ = 0.64, η = 1: σ = √(0.36/0.64)·√(1 − 0.36/0.64) = 0.75·√0.4375 = 0.4960784.
+        #expect(Swift.abs(DDIM.sigma(eta: 1, alphaBar: 0.36, alphaBarPrevious: 0.64) - 0.4960784) < 1e-6)
+        #expect(Swift.abs(DDIM.sigma(eta: 0.5, alphaBar: 0.36, alphaBarPrevious: 0.64) - 0.2480392) < 1e-6)
+        // x_t = 2, ε = 0.5, z = 1: x̂₀ = 2.666667; 0.8·x̂₀ + √(1 − 0.64 − σ²)·0.5 + σ
+        //   = 2.133333 + 0.3375·0.5 + 0.4960784 = 2.7981618.
+        let x = DDIM.step(Tensor([2], shape: [1, 1]), epsilon: Tensor([0.5], shape: [1, 1]), alphaBar: 0.36,
+                          alphaBarPrevious: 0.64, eta: 1, z: Tensor([1], shape: [1, 1]))
+        #expect(close(x.data, [2.7981618]))
+        // η = 0 is the deterministic step.
+        let d = DDIM.step(Tensor([2], shape: [1, 1]), epsilon: Tensor([0.5], shape: [1, 1]), alphaBar: 0.36,
+                          alphaBarPrevious: 0.64, eta: 0, z: Tensor([1], shape: [1, 1]))
+        #expect(close(d.data, [2.433333]))
+        // DDPM eq. (7): β̃_t (to 0.1 %: in Float, 1 − ᾱ_t/ᾱ_{t−1} and β_t differ by rounding at small t) = (1 − ᾱ_{t−1})/(1 − ᾱ_t)·β_t, from the schedule's β (not its ᾱ ratio).
+        let schedule = NoiseSchedule.linear()
+        for t in [1, 10, 500, 999] {
+            let s = DDIM.sigma(eta: 1, alphaBar: schedule.alphaBar[t], alphaBarPrevious: schedule.alphaBar[t - 1])
+            let betaTilde = (1 - schedule.alphaBar[t - 1]) / (1 - schedule.alphaBar[t]) * schedule.beta[t]
+            #expect(Swift.abs(s * s - betaTilde) < 1e-3 * betaTilde, "t = \(t): σ² \(s * s) vs β̃ \(betaTilde)")
+        }
+        // Landing on x₀ (ᾱ_t′ = 1) adds no noise.
+        #expect(DDIM.sigma(eta: 1, alphaBar: 0.36, alphaBarPrevious: 1) == 0)
+    }
+
     @Test("DDIM timesteps: trailing, 999 down to 19 for 50 of 1000; all of them for 1000")
     func timesteps() {
         let t50 = DDIM.timesteps(count: 50, steps: 1000)
@@ -110,7 +135,9 @@ struct DDPMTests {
         // For data x₀ ~ N(c, s²), x_t = √ᾱ·x₀ + √(1 − ᾱ)·ε is N(√ᾱ·c, ᾱ·s² + 1 − ᾱ), and the best
         // prediction of ε from x_t is E[ε | x_t] = √(1 − ᾱ)·(x_t − √ᾱ·c)/(ᾱ·s² + 1 − ᾱ).
         // Sampling with it must give back mean c and sd s (up to sampling error 0.5/√4000 ≈ 0.008
-        // for the mean; discretisation error of 1000 or 50 steps is smaller still).
+        // for the mean; discretisation error of 1000 or 50 deterministic steps is smaller still). With η = 1
+        // and only 50 steps the sd comes out ≈ 0.45: each big jump replaces x₀ by its mean E[x₀ | x_t] and
+        // the fresh noise does not give back all of the variance lost; on all 1000 steps it is exact.
         let (c, s): (Float, Float) = (2, 0.5)
         for schedule in [NoiseSchedule.linear(), NoiseSchedule.cosine()] {
             let ideal: NoisePredictor = { x, t in
@@ -121,7 +148,8 @@ struct DDPMTests {
             }
             var rng = RandomGenerator(seed: 1)
             for (name, samples) in [("DDPM", DDPM.sample(ideal, shape: [4000, 1], schedule: schedule, using: &rng)),
-                                    ("DDIM-50", DDIM.sample(ideal, shape: [4000, 1], schedule: schedule, count: 50, using: &rng))] {
+                                    ("DDIM-50", DDIM.sample(ideal, shape: [4000, 1], schedule: schedule, count: 50, using: &rng)),
+                                    ("DDIM-1000 η=1", DDIM.sample(ideal, shape: [4000, 1], schedule: schedule, count: 1000, eta: 1, using: &rng))] {
                 let mean = samples.data.reduce(0, +) / 4000
                 let sd = (samples.data.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4000).squareRoot()
                 #expect(Swift.abs(mean - c) < 0.04, "\(schedule.kind) \(name): mean \(mean)")
