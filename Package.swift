@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["NN", "Tensor", "Datasets"], swiftSettings: fast),
         .executableTarget(name: "bench", dependencies: ["Tensor", "NN"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Tensor"], swiftSettings: fast),
-        .target(name: "ChapterKit", dependencies: ["Imaging"]),
+        .target(name: "ChapterKit", dependencies: ["Imaging", "NN"]),
         .executableTarget(name: "00-tensors", dependencies: ["ChapterKit", "Imaging", "Tensor", "NN"], path: "Chapters/00-Tensors",
                           exclude: ["README.md", "figures"]),
         .executableTarget(name: "01-noise", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "Tensor"],

@@ -5,8 +5,9 @@
 // A notebook in six sections; each prints what it shows and adds it to report.md. The lesson code
 // is in Sources/Diffusion/DDPM.swift (Algorithm 1's loss, eq. 11's reverse step, Algorithm 2),
 // Sources/Diffusion/DDIM.swift (eq. 12 with η = 0) and Sources/Diffusion/Metrics.swift (energy
-// distance); the data in Sources/Datasets/Toy2D.swift. Model.swift beside this file holds the MLP
-// and the training loop with its weight cache.
+// distance), the network in Sources/Diffusion/NoiseMLP.swift, trained by Sources/Diffusion/Training.swift;
+// the data in Sources/Datasets/Toy2D.swift. Model.swift beside this file holds the configuration and
+// the weight cache.
 
 import ChapterKit
 import Datasets
@@ -116,34 +117,27 @@ book.say("""
     the weights sampled from are an exponential moving average (EMA, decay \
     \(config.emaDecay > 0 ? "min(\(config.emaDecay), (1 + n)/(10 + n))" : "off")) of the trained ones.
     """)
-let trained: Trained
+let model: NoiseMLP, trained: TrainingRecord
 do {
-    trained = try trainOrLoad(config, directory: options.out, retrain: options.retrain)
-} catch let error as DivergedError {
+    (model, trained) = try trainOrLoad(config, directory: options.out, retrain: options.retrain)
+} catch {
     FileHandle.standardError.write(Data("02-mlp: \(error)\n".utf8))
     exit(1)
 }
-let model = trained.model
-let predictor: NoisePredictor = { x, t in model(x, t) }
-let cacheName = (trained.path as NSString).lastPathComponent
+let predictor = model.predictor
+let cacheName = trained.fileName
 if trained.fromCache {
     let line = "Loaded cached weights from \(cacheName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again."
     book.say(line)
 } else {
     book.say("""
         Trained \(config.steps) steps in \(seconds(trained.seconds)) \
-        (\(fmt(trained.seconds * 1000 / Double(config.steps), 3)) ms per step), \(model.parameterCount) parameters; \
+        (\(fmt(trained.millisecondsPerStep, 3)) ms per step), \(model.parameterCount) parameters; \
         weights saved to \(cacheName), so a rerun with the same configuration samples at once.
         """)
 }
 let window = max(1, min(500, trained.losses.count / 20))
-var smoothed: [Float] = []
-var running: Float = 0
-for (i, l) in trained.losses.enumerated() {
-    running += l
-    if i >= window { running -= trained.losses[i - window] }
-    smoothed.append(running / Float(min(i + 1, window)))
-}
+let smoothed = runningMean(trained.losses, window: window)
 var lossPlot = Plot(title: "Training loss (Algorithm 1)", xLabel: "step", yLabel: "loss (log scale)",
                     width: 640, height: 400, logY: true, legend: .topRight)
 let stride_ = max(1, trained.losses.count / 4000)  // at most 4,000 raw points drawn
@@ -291,8 +285,8 @@ if options.ablate {
     for set in Toy2D.allCases {
         var c = config
         c.dataset = set
-        let t = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
-        let p: NoisePredictor = { x, time in t.model(x, time) }
+        let (m2, t) = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
+        let p = m2.predictor
         var r = RandomGenerator(seed: options.seed &+ 1_000_003)
         let fresh = set.sample(count, using: &r)
         let anc = DDPM.sample(p, shape: [count, 2], schedule: schedule, using: &r)

@@ -55,6 +55,17 @@ struct Chapter02Tests {
         #expect(try String(contentsOfFile: dir + "/samples.csv", encoding: .utf8) == samplesFirst)
     }
 
+    @Test("a diverging run (--lr 1e12) stops with exit 1 and a message naming the step, and caches no weights")
+    func diverging() throws {
+        let dir = temporaryDirectory("ch02-nan")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try runChapter("02-mlp", ["--quick", "--lr", "1e12", "--out", dir])
+        #expect(run.status == 1, "status \(run.status), stderr: \(run.stderr)")
+        #expect(run.stderr.contains("training diverged: the loss became") && run.stderr.contains("at step"), "stderr: \(run.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(!files.contains { $0.hasSuffix(".safetensors") }, "no weights may be cached from a diverged run: \(files)")
+    }
+
     @Test("an unknown --dataset exits 2 naming the value and the choices")
     func unknownDataset() throws {
         let run = try runChapter("02-mlp", ["--quick", "--dataset", "circles", "--out", temporaryDirectory("ch02-bad")])
