@@ -2,9 +2,9 @@
 //
 //   swift run -c release 03-unet [--quick] [--seed N] [--out DIR] [--retrain] [--ablate] [--steps N] [--samples N]
 //
-// A notebook in six sections; each prints what it shows and adds it to report.md. The lesson code
+// A notebook in eight sections; each prints what it shows and adds it to report.md. The lesson code
 // is Sources/Diffusion/UNet.swift (the network) and Sources/Diffusion/Training.swift (the DDPM
-// trainer and the loss per range of t); sampling is chapter 2's DDIM (Sources/Diffusion/DDIM.swift).
+// trainer and the loss per range of t); sampling is chapter 2's DDIM with η (Sources/Diffusion/DDIM.swift).
 // Model.swift beside this file holds the configuration and the weight cache.
 
 import ChapterKit
@@ -18,13 +18,15 @@ import Tensor
 let options = ChapterOptions.parse(
     chapter: "03-unet",
     summary: "Chapter 3: a minimal UNet with skip connections predicts the noise in 16×16 Shapes images;\n"
-        + "trained by DDPM's Algorithm 1, sampled by DDIM, judged by the Shapes checker.",
+        + "trained by DDPM's Algorithm 1, sampled by ancestral DDIM, judged by the Shapes checker.",
     flags: [
         Flag("--steps", value: "N", help: "training steps (default 1500; 40 with --quick)"),
         Flag("--channels", value: "N", help: "base width c of the UNet, a multiple of 8 (default 32; 8 with --quick)"),
         Flag("--batch", value: "N", help: "training batch size (default 64; 16 with --quick)"),
         Flag("--lr", value: "X", default: "0.002", help: "peak learning rate of Adam"),
         Flag("--samples", value: "N", help: "images sampled for validity and coverage (default 256; 16 with --quick)"),
+        Flag("--eta", value: "X", default: "1", help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic"),
+        Flag("--sampling-steps", value: "N", help: "sampler steps (default 100; 10 with --quick)"),
     ])
 let started = Date()
 func fail(_ message: String) -> Never {
@@ -43,7 +45,10 @@ guard config.channels > 0, config.channels % 8 == 0 else { fail("--channels must
 guard config.steps > 0, config.batch > 0, config.learningRate > 0, sampleCount > 0 else {
     fail("--steps, --batch, --lr and --samples must be positive")
 }
-let ddimSteps = options.quick ? 10 : 50
+let sampler = Sampler(eta: options.number("--eta"), steps: numberOr("--sampling-steps", 100, 10))
+guard sampler.eta >= 0, sampler.eta <= 1, sampler.steps >= 1, sampler.steps <= 1000 else {
+    fail("--eta must be in 0…1 and --sampling-steps in 1…1000")
+}
 let schedule = NoiseSchedule.linear()
 let book = Notebook(directory: options.out, title: "Chapter 3: A minimal UNet with skip connections")
 func fmt(_ v: Double, _ digits: Int = 3) -> String { Report.format(v, digits: digits) }
@@ -62,7 +67,7 @@ try FileManager.default.createDirectory(atPath: options.out, withIntermediateDir
 
 book.say("""
     Run with seed \(options.seed)\(options.quick ? ", --quick" : ""). Configuration: \(config); \
-    linear schedule, T = \(schedule.steps); samples by DDIM with \(ddimSteps) steps.
+    linear schedule, T = \(schedule.steps); samples by \(sampler).
     """)
 
 // MARK: - 3.1 The data
@@ -120,32 +125,25 @@ book.say("""
     \(config.learningRate), 5 % linear warm-up then cosine decay, gradients clipped to norm 1, EMA of the \
     weights (decay min(0.999, (1 + n)/(10 + n))), batch \(config.batch), \(config.steps) steps.
     """)
-let trained: TrainedUNet
+let model: UNet, trained: TrainingRecord
 do {
-    trained = try trainOrLoad(config, directory: options.out, retrain: options.retrain)
-} catch let error as TrainingDiverged {
+    (model, trained) = try trainOrLoad(config, directory: options.out, retrain: options.retrain)
+} catch {
     FileHandle.standardError.write(Data("03-unet: \(error)\n".utf8))
     exit(1)
 }
-let model = trained.model
 let predictor = model.predictor
-let cacheName = (trained.path as NSString).lastPathComponent
+let cacheName = trained.fileName
 if trained.fromCache {
     book.say("Loaded cached weights from \(cacheName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again.")
 } else {
     book.say("""
         Trained \(config.steps) steps in \(seconds(trained.seconds)) \
-        (\(fmt(trained.seconds * 1000 / Double(config.steps))) ms per step); weights saved to \(cacheName).
+        (\(fmt(trained.millisecondsPerStep)) ms per step); weights saved to \(cacheName).
         """)
 }
 let window = max(1, min(100, trained.losses.count / 10))
-var smoothed: [Float] = []
-var running: Float = 0
-for (i, l) in trained.losses.enumerated() {
-    running += l
-    if i >= window { running -= trained.losses[i - window] }
-    smoothed.append(running / Float(min(i + 1, window)))
-}
+let smoothed = runningMean(trained.losses, window: window)
 var lossPlot = Plot(title: "Training loss", xLabel: "step", yLabel: "loss (log scale)", width: 640, height: 400,
                     logY: true, legend: .topRight)
 lossPlot.line("per step", y: trained.losses.map(Double.init), color: Color(180, 190, 215), thickness: 1)
@@ -181,17 +179,10 @@ book.say("""
 
 // MARK: - 3.5 Samples
 
-book.section("3.5 Samples: DDIM, judged by the Shapes checker")
+book.section("3.5 Samples, judged by the Shapes checker")
 var sampleRNG = RandomGenerator(seed: options.seed &+ 35)
 var clock = Date()
-var chunks: [Tensor] = []
-var remaining = sampleCount
-while remaining > 0 {
-    let n = min(64, remaining)
-    chunks.append(DDIM.sample(predictor, shape: [n, 3, size, size], schedule: schedule, count: ddimSteps, using: &sampleRNG))
-    remaining -= n
-}
-let samples = clip(Tensor.concat(chunks, axis: 0))   // [N, 3, 16, 16]
+let samples = clip(sampler.sample(predictor, shape: [sampleCount, 3, size, size], schedule: schedule, using: &sampleRNG))  // [N, 3, 16, 16]
 let samplingSeconds = Date().timeIntervalSince(clock)
 let verdicts = ShapesChecker.describe(batch: samples)
 let metrics = ShapesMetrics(verdicts)
@@ -209,7 +200,7 @@ try writeCSV(path("verdicts.csv"), header: ["index", "file", "valid", "verdict"]
 let shown = min(64, sampleCount)
 let sampleCells = (0..<shown).map { captioned(image($0, of: samples), verdicts[$0].combination?.caption ?? verdicts[$0].description) }
 try book.figure(ImageGrid(images: sampleCells, columns: 8, scale: 1, padding: 4).render(), name: "samples.png",
-                caption: "\(shown) DDIM samples (\(ddimSteps) steps), each with the checker's verdict")
+                caption: "\(shown) samples (\(sampler)), each with the checker's verdict")
 let floorTV = ShapesMetrics.expectedTV(samples: metrics.validCount)
 book.table(headers: ["measure", "value"], rows: [
     ["valid (a clean shape)", "\(fmt(metrics.validity * 100, 3)) % (\(metrics.validCount)/\(metrics.count))"],
@@ -218,22 +209,60 @@ book.table(headers: ["measure", "value"], rows: [
     ["TV from uniform (floor at this n)", "\(fmt(metrics.totalVariation)) (\(fmt(floorTV)))"],
     ["sampling time", seconds(samplingSeconds)],
 ])
+// A washed-out sample: nearly every pixel near the top of the range (mean above 0.8 in −1…1).
+let washedOut = (0..<sampleCount).filter { i in
+    !verdicts[i].isValid && ShapesDataset.image(i, of: samples).reduce(0, +) / Float(3 * size * size) > 0.8
+}.count
 let rejections = metrics.rejections.sorted { $0.value > $1.value }.map { "\($0.key.words) \($0.value)" }.joined(separator: ", ")
 book.say("""
-    \(sampleCount) samples from DDIM with \(ddimSteps) steps in \(seconds(samplingSeconds)); every image is in \
+    \(sampleCount) samples from \(sampler) in \(seconds(samplingSeconds)); every image is in \
     samples/ named by its caption, and [verdicts.csv](verdicts.csv) lists the checker's verdicts. \
     \(metrics). Rejected: \(rejections.isEmpty ? "none" : rejections). A perfect sampler of this many \
     valid images would still score TV ≈ \(fmt(floorTV)) by chance (`ShapesMetrics.expectedTV`); the \
     coverage of 162 combinations is likewise limited by the sample size: \(metrics.validCount) valid images \
     drawn uniformly would cover on average \(fmt(162 * (1 - pow(1 - 1 / 162.0, Double(metrics.validCount))), 3)) \
-    of them. Most failures are images still full of noise: the network is not told t, so near the end of \
-    sampling, where little noise is left, it cannot tell faint noise from detail and leaves some in — or, \
-    early on, misjudges how much there is. Chapter 4 tells it t.
+    of them. Of the \(sampleCount - metrics.validCount) failures, \(washedOut) are washed out to (nearly) white \
+    and most of the rest keep a field of noise or fade to black. These are the failures of a network that \
+    is not told t: early in sampling it misjudges how much noise there is and the error compounds into a \
+    saturated frame; near the end it cannot tell faint noise from detail and leaves some in. Chapter 4 \
+    tells it t.
     """)
 
-// MARK: - 3.6 Loss per range of t
+// MARK: - 3.6 Which sampler (--ablate)
 
-book.section("3.6 Where the error is: loss per range of t")
+book.section("3.6 Which sampler\(options.ablate ? "" : " (run with --ablate)")")
+if options.ablate {
+    let candidates = [Sampler(eta: 0, steps: 50), Sampler(eta: 0, steps: 250), Sampler(eta: 1, steps: 50),
+                      Sampler(eta: 1, steps: 100), Sampler(eta: 1, steps: 250), Sampler(eta: 1, steps: 1000)]
+    let n = options.quick ? 8 : 128
+    var rows: [[String]] = []
+    var validityOf: [Double] = []
+    for candidate in candidates {
+        var r = RandomGenerator(seed: options.seed &+ 36)
+        let start = Date()
+        let m = ShapesMetrics(ShapesChecker.describe(batch: clip(candidate.sample(predictor, shape: [n, 3, size, size],
+                                                                                 schedule: schedule, using: &r))))
+        validityOf.append(m.validity * 100)
+        rows.append([candidate.description, "\(fmt(m.validity * 100, 3)) %", "\(m.combinationsSeen)/162",
+                     seconds(Date().timeIntervalSince(start))])
+        print("  \(rows.last!.joined(separator: " · "))")
+    }
+    book.table(headers: ["sampler (\(n) samples, same model)", "valid", "combinations", "time"], rows: rows)
+    book.say("""
+        The same trained network, sampled six ways from the same seed. DDIM's η sets how much of each \
+        step's noise is drawn fresh (DDIM eq. 16): η = 0 is deterministic, η = 1 is ancestral like DDPM's \
+        Algorithm 2. Deterministic sampling reaches \(fmt(validityOf[0...1].max()!, 3)) % valid at best, \
+        ancestral \(fmt(validityOf[2...].max()!, 3)) %. A network that is not told t misjudges the noise \
+        level now and then; without fresh noise each error is carried to the end, with it the next steps \
+        wash it out. More steps buy little for either, so the default is η = 1 with 100 steps.
+        """)
+} else {
+    book.say("`--ablate` samples the same network with DDIM at η = 0 and η = 1 and several step counts, and compares validity, coverage and time.")
+}
+
+// MARK: - 3.7 Loss per range of t
+
+book.section("3.7 Where the error is: loss per range of t")
 let rangeBatches = options.quick ? 1 : 8
 let rangeLoss = DDPMTrainer.lossByTimeRange(predictor, schedule: schedule, batches: rangeBatches, seed: options.seed &+ 36,
                                             batch: shapesBatch(size: size, count: 64))
@@ -252,12 +281,12 @@ book.say("""
     means knowing the image's every edge, at a noise level the network must guess because it is not told t. \
     At large t the image is nearly all noise and ε̂ ≈ x_t is almost right. Zeroing the skips of the \
     *trained* network (right column) ruins it at every t — it has learnt to rely on them — but that is not \
-    a fair test of whether skips help; 3.7 (`--ablate`) trains a network without them.
+    a fair test of whether skips help; 3.8 (`--ablate`) trains a network without them.
     """)
 
-// MARK: - 3.7 Ablation (--ablate)
+// MARK: - 3.8 Ablation (--ablate)
 
-book.section("3.7 Ablation: without skip connections\(options.ablate ? "" : " (run with --ablate)")")
+book.section("3.8 Ablation: without skip connections\(options.ablate ? "" : " (run with --ablate)")")
 if options.ablate {
     let seeds: [UInt64] = [options.seed, options.seed + 1, options.seed + 2]
     var rows: [[String]] = []
@@ -272,19 +301,13 @@ if options.ablate {
             var c = config
             c.useSkips = skips
             c.seed = s
-            let t = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
+            let (trainedModel, _) = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
             var r = RandomGenerator(seed: s &+ 35)
-            var parts: [Tensor] = []
-            var left = sampleCount
-            while left > 0 {
-                let n = min(64, left)
-                parts.append(DDIM.sample(t.model.predictor, shape: [n, 3, size, size], schedule: schedule, count: ddimSteps, using: &r))
-                left -= n
-            }
-            let m = ShapesMetrics(ShapesChecker.describe(batch: clip(Tensor.concat(parts, axis: 0))))
+            let m = ShapesMetrics(ShapesChecker.describe(batch: clip(sampler.sample(trainedModel.predictor, shape: [sampleCount, 3, size, size],
+                                                                                    schedule: schedule, using: &r))))
             validity.append(m.validity * 100)
             coverage.append(Double(m.combinationsSeen))
-            ranges.append(DDPMTrainer.lossByTimeRange(t.model.predictor, schedule: schedule, batches: rangeBatches,
+            ranges.append(DDPMTrainer.lossByTimeRange(trainedModel.predictor, schedule: schedule, batches: rangeBatches,
                                                       seed: options.seed &+ 36, batch: shapesBatch(size: size, count: 64)))
         }
         rows.append([skips ? "with skips" : "without skips", meanSD(validity), meanSD(coverage)]

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Chapter 3: 03-unet end to end", .serialized)
 struct Chapter03Tests {
-    @Test("--quick writes sections 3.1–3.7, figures that decode, samples/ and verdicts.csv; a rerun uses the cache")
+    @Test("--quick writes sections 3.1–3.8, figures that decode, samples/ and verdicts.csv; a rerun uses the cache")
     func quickRun() throws {
         let dir = temporaryDirectory("ch03")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -16,7 +16,7 @@ struct Chapter03Tests {
         #expect(!run.stdout.contains("Loaded cached weights"))
         let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
         let headings = report.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { String($0.dropFirst(3).prefix(4)) }
-        #expect(headings == ["3.1 ", "3.2 ", "3.3 ", "3.4 ", "3.5 ", "3.6 ", "3.7 "], "headings: \(headings)")
+        #expect(headings == ["3.1 ", "3.2 ", "3.3 ", "3.4 ", "3.5 ", "3.6 ", "3.7 ", "3.8 "], "headings: \(headings)")
         for phrase in ["parameters", "receptive field", "combinations covered", "skips zeroed"] {
             #expect(report.contains(phrase), "report.md should mention \(phrase)")
         }
@@ -52,7 +52,24 @@ struct Chapter03Tests {
     func help() throws {
         let run = try runChapter("03-unet", ["--help"])
         #expect(run.status == 0)
-        for flag in ["--quick", "--seed", "--out", "--retrain", "--ablate", "--steps", "--samples"] { #expect(run.stdout.contains(flag)) }
+        for flag in ["--quick", "--seed", "--out", "--retrain", "--ablate", "--steps", "--samples", "--eta", "--sampling-steps"] { #expect(run.stdout.contains(flag)) }
+    }
+
+    @Test("--eta outside 0…1 exits 2 naming the flag; a corrupt weight cache is an error naming the file and --retrain")
+    func badEtaAndCorruptCache() throws {
+        let bad = try runChapter("03-unet", ["--quick", "--eta", "1.5", "--out", temporaryDirectory("ch03-eta")])
+        #expect(bad.status == 2 && bad.stderr.contains("--eta"), "stderr: \(bad.stderr)")
+        let dir = temporaryDirectory("ch03-corrupt")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try runChapter("03-unet", ["--quick", "--out", dir]).status == 0)
+        let weights = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".safetensors") }
+        #expect(weights.count == 1)
+        try Data("not a safetensors file".utf8).write(to: URL(fileURLWithPath: dir + "/" + weights[0]))
+        let run = try runChapter("03-unet", ["--quick", "--out", dir])
+        #expect(run.status == 1, "status \(run.status)")
+        #expect(run.stderr.contains(weights[0]) && run.stderr.contains("--retrain"), "stderr: \(run.stderr)")
+        // --retrain replaces the corrupt file.
+        #expect(try runChapter("03-unet", ["--quick", "--retrain", "--out", dir]).status == 0)
     }
 
     @Test("--channels that GroupNorm(8) cannot split exits 2 naming the flag")
