@@ -1,0 +1,48 @@
+// Chapter 5 — Self-attention over the positions of a feature map: the lesson file of chapter 5.
+//
+// Original papers:
+//   Vaswani et al. 2017, "Attention Is All You Need", eq. (1) and §3.2.2 (scaled dot-product and
+//   multi-head attention; `MultiHeadAttention` in Sources/NN/Attention.swift).
+//   Wang et al. 2018, "Non-local Neural Networks": attention over the positions of a feature map.
+//   Ho, Jain & Abbeel 2020, DDPM Appendix B: a self-attention block at the 16×16 resolution of
+//   their UNet, GroupNorm before it and a residual connection around it.
+// Deviation: our images are 16×16, so the blocks sit at 8×8 and 4×4 (`TimeUNet(attention: true)`).
+
+import NN
+import Tensor
+
+/// Every pixel of a feature map looks at every other pixel:
+/// ```
+/// X = GN(h) as a sequence      [B, C, H, W] -> [B, H·W, C]      (each position a token of width C)
+/// out = h + MultiHead(X, X)    back to [B, C, H, W]
+/// ```
+/// A convolution mixes a pixel with its 3×3 neighbours; attention mixes it with all H·W positions
+/// in one step, with weights that depend on the content (softmax(QKᵀ/√d)). The output projection
+/// starts at 0, so a fresh block is the identity and the network learns how much to use it.
+/// Cost: (H·W)² per head and channel for the scores — 4,096 pairs at 8×8, fine; 65,536 at 16×16.
+public struct SpatialSelfAttention: Module {
+    public let norm: GroupNorm
+    public let attention: MultiHeadAttention
+
+    public init(channels: Int, heads: Int, groups: Int = 8, using rng: inout RandomGenerator) {
+        norm = GroupNorm(groups: groups, channels: channels)
+        attention = MultiHeadAttention(dim: channels, heads: heads, using: &rng)
+        for p in [attention.output.weight, attention.output.bias!] { p.data = [Float](repeating: 0, count: p.count) }
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] { scoped("norm", norm) + scoped("attention", attention) }
+
+    public func callAsFunction(_ h: Tensor) -> Tensor { attend(h).output }
+
+    /// Also returns the attention weights `[B, heads, H·W, H·W]`: row q says where position q looked.
+    public func attend(_ h: Tensor) -> (output: Tensor, weights: Tensor) {
+        guard h.rank == 4, h.shape[1] == norm.weight.count else {
+            fatalError("SpatialSelfAttention: expected [B, \(norm.weight.count), H, W], got \(h.shape)")
+        }
+        let b = h.shape[0], c = h.shape[1], height = h.shape[2], width = h.shape[3]
+        let tokens = norm(h).reshaped([b, c, height * width]).permuted([0, 2, 1])   // [B, C, H, W] -> [B, H·W, C]
+        let (o, w) = attention.attend(tokens)                                          // [B, H·W, C]
+        let back = o.permuted([0, 2, 1]).reshaped([b, c, height, width])               // [B, H·W, C] -> [B, C, H, W]
+        return (h + back, w)
+    }
+}

@@ -1,0 +1,169 @@
+// Chapters 4 and 5: the sinusoidal embedding worked by hand, the residual block's identity start and
+// its gradients, the time-conditioned UNet's use of t, and what self-attention over positions does
+// (permutation equivariance, reach across the whole map in one layer).
+
+import Foundation
+import NN
+import Testing
+@testable import Diffusion
+import Tensor
+
+/// Fills every parameter with small random values, so zero-initialised layers take part too.
+private func randomize(_ module: Module, seed: UInt64) {
+    var rng = RandomGenerator(seed: seed)
+    for p in module.parameters { p.data = Tensor.randn(p.shape, using: &rng).data.map { $0 * 0.3 } }
+}
+
+@Suite("Time embedding and the time-conditioned UNet (chapter 4)")
+struct TimeEmbeddingTests {
+    @Test("sinusoidal embedding, worked by hand for d = 4 and d = 6")
+    func sinusoidal() {
+        // d = 4: half = 2, ω = [10000^0, 10000^(−1/1)] = [1, 1e-4].
+        // t = 1: [sin 1, sin 1e-4, cos 1, cos 1e-4] = [0.8414710, 0.0001, 0.5403023, 1.0]
+        // t = 0: [0, 0, 1, 1]
+        let e = sinusoidalEmbedding([1, 0], dimension: 4)
+        #expect(e.shape == [2, 4])
+        let expected: [Float] = [0.8414710, 0.0001, 0.5403023, 1.0, 0, 0, 1, 1]
+        #expect(zip(e.data, expected).allSatisfy { Swift.abs($0 - $1) < 1e-6 }, "\(e.data)")
+        // d = 6: half = 3, ω = [1, 10000^(−1/2) = 0.01, 1e-4]; t = 100: [sin 100, sin 1, sin 0.01, cos 100, cos 1, cos 0.01]
+        //   = [−0.5063656, 0.8414710, 0.0099998, 0.8623189, 0.5403023, 0.99995]
+        let f = sinusoidalEmbedding([100], dimension: 6)
+        let g: [Float] = [-0.5063656, 0.8414710, 0.0099998, 0.8623189, 0.5403023, 0.99995]
+        #expect(zip(f.data, g).allSatisfy { Swift.abs($0 - $1) < 1e-5 }, "\(f.data)")
+        // Every entry stays in −1…1 and distinct steps get distinct codes.
+        let all = sinusoidalEmbedding(Array(0..<1000), dimension: 32)
+        #expect(all.data.allSatisfy { Swift.abs($0) <= 1 })
+        let rows = Set((0..<1000).map { Array(all.data[$0 * 32..<($0 + 1) * 32]) })
+        #expect(rows.count == 1000)
+    }
+
+    @Test("a fresh ResBlock is the identity when the width is unchanged (conv₂, scale and shift start at 0)")
+    func resBlockIdentity() {
+        var rng = RandomGenerator(seed: 1)
+        let block = ResBlock(8, 8, embeddingDim: 16, using: &rng)
+        let x = Tensor.randn([2, 8, 4, 4], using: &rng), emb = Tensor.randn([2, 16], using: &rng)
+        #expect(withoutGradients { block(x, emb) }.data == x.data)
+    }
+
+    @Test("gradient check of a ResBlock (input and embedding) and of a tiny TimeUNet, with and without attention")
+    func gradients() {
+        var rng = RandomGenerator(seed: 2)
+        let block = ResBlock(8, 16, embeddingDim: 12, using: &rng)
+        randomize(block, seed: 3)
+        let x = Tensor.randn([2, 8, 4, 4], using: &rng), emb = Tensor.randn([2, 12], using: &rng)
+        let r = gradientCheck([x, emb], seed: 4) { block($0[0], $0[1]) }
+        #expect(r.passes(tolerance: 1e-2), "ResBlock: \(r)")
+        for attention in [false, true] {
+            let net = TimeUNet(channels: 8, conditioning: .sinusoidal, attention: attention, heads: 2, using: &rng)
+            randomize(net, seed: 5)
+            let input = Tensor.randn([2, 3, 8, 8], using: &rng)
+            let result = gradientCheck([input], seed: 6) { net($0[0], [10, 700]) }
+            #expect(result.passes(tolerance: 1e-2), "attention \(attention): \(result)")
+        }
+    }
+
+    @Test("the UNet uses t when told it (scalar or sinusoidal) and ignores it when not")
+    func usesT() {
+        var rng = RandomGenerator(seed: 7)
+        let x = Tensor.randn([1, 3, 8, 8], using: &rng)
+        for kind in TimeConditioning.allCases {
+            let net = TimeUNet(channels: 8, conditioning: kind, using: &rng)
+            randomize(net, seed: 8)
+            let early = withoutGradients { net(x, [10]) }, late = withoutGradients { net(x, [900]) }
+            let difference = zip(early.data, late.data).map { Swift.abs($0 - $1) }.max()!
+            if kind == .none { #expect(difference == 0) } else { #expect(difference > 1e-3, "\(kind): \(difference)") }
+            #expect(early.shape == [1, 3, 8, 8])
+        }
+    }
+
+    @Test("parameter names are unique and dotted; attention adds its three blocks")
+    func names() {
+        var rng = RandomGenerator(seed: 9)
+        let plain = TimeUNet(channels: 8, using: &rng), attn = TimeUNet(channels: 8, attention: true, heads: 2, using: &rng)
+        for net in [plain, attn] {
+            let names = net.namedParameters.map(\.name)
+            #expect(Set(names).count == names.count)
+        }
+        #expect(attn.namedParameters.map(\.name).contains("attention_middle.attention.query.weight"))
+        // Each attention block at width 2c = 16: GroupNorm 2·16 + four 16×16 linears with bias = 32 + 4·272 = 1,120.
+        #expect(attn.parameterCount - plain.parameterCount == 3 * 1_120)
+    }
+
+    @Test("the trainer lowers the loss of a tiny time-conditioned UNet")
+    func learns() throws {
+        var rng = RandomGenerator(seed: 10)
+        let net = TimeUNet(channels: 8, using: &rng)
+        let schedule = NoiseSchedule.linear()
+        let batch: (inout RandomGenerator) -> Tensor = { r in
+            var data = [Float](repeating: -1, count: 16 * 3 * 64)
+            for b in 0..<16 {
+                let (y0, x0) = (r.int(in: 0..<2) * 4, r.int(in: 0..<2) * 4)
+                for c in 0..<3 { for y in y0..<(y0 + 4) { for x in x0..<(x0 + 4) { data[((b * 3 + c) * 8 + y) * 8 + x] = 1 } } }
+            }
+            return Tensor(data, shape: [16, 3, 8, 8])
+        }
+        func evaluate() -> Double {
+            DDPMTrainer.lossByTimeRange(net.predictor, schedule: schedule, ranges: [0..<1000], batches: 2, seed: 11, batch: batch)[0]
+        }
+        let before = evaluate()
+        _ = try DDPMTrainer.train(net, predictor: net.predictor, schedule: schedule,
+                                  options: TrainingOptions(steps: 40, learningRate: 3e-3, emaDecay: 0), seed: 12, batch: batch)
+        let after = evaluate()
+        #expect(after < 0.8 * before, "before \(before), after \(after)")
+    }
+}
+
+@Suite("Self-attention over positions (chapter 5)")
+struct SpatialAttentionTests {
+    @Test("permuting the positions of the input permutes the output the same way (no notion of place)")
+    func equivariant() {
+        var rng = RandomGenerator(seed: 20)
+        let block = SpatialSelfAttention(channels: 8, heads: 2, using: &rng)
+        randomize(block, seed: 21)
+        // A 1×8 "image": its 8 positions, reversed. GroupNorm's statistics do not depend on order.
+        let x = Tensor.randn([1, 8, 1, 8], using: &rng)
+        func reversed(_ t: Tensor) -> Tensor {
+            var d = t.data
+            for c in 0..<8 { for w in 0..<8 { d[c * 8 + w] = t.data[c * 8 + 7 - w] } }
+            return Tensor(d, shape: t.shape)
+        }
+        let a = reversed(withoutGradients { block(x) }), b = withoutGradients { block(reversed(x)) }
+        #expect(zip(a.data, b.data).allSatisfy { Swift.abs($0 - $1) < 1e-5 })
+    }
+
+    @Test("one attention layer reaches across the whole map; one 3×3 convolution does not")
+    func reach() {
+        var rng = RandomGenerator(seed: 22)
+        let block = SpatialSelfAttention(channels: 8, heads: 2, using: &rng)
+        randomize(block, seed: 23)
+        let conv = Conv2d(8, 8, kernelSize: 3, padding: 1, using: &rng)
+        let x = Tensor.randn([1, 8, 8, 8], using: &rng)
+        var changed = x.data
+        changed[0] += 1   // channel 0, pixel (0, 0): the top-left corner
+        let x2 = Tensor(changed, shape: x.shape)
+        func corner(_ t: Tensor) -> Float { t.data[63] }   // channel 0, pixel (7, 7): the opposite corner
+        #expect(Swift.abs(corner(withoutGradients { block(x2) }) - corner(withoutGradients { block(x) })) > 1e-4)
+        #expect(corner(withoutGradients { conv(x2) }) == corner(withoutGradients { conv(x) }))
+    }
+
+    @Test("attention weights: [B, heads, HW, HW], each row a distribution")
+    func weights() {
+        var rng = RandomGenerator(seed: 24)
+        let block = SpatialSelfAttention(channels: 8, heads: 2, using: &rng)
+        let (_, w) = withoutGradients { block.attend(Tensor.randn([2, 8, 4, 4], using: &rng)) }
+        #expect(w.shape == [2, 2, 16, 16])
+        for row in 0..<(2 * 2 * 16) {
+            let sum = w.data[row * 16..<(row + 1) * 16].reduce(0, +)
+            #expect(Swift.abs(sum - 1) < 1e-5)
+        }
+    }
+
+    @Test("gradient check of the attention block")
+    func gradient() {
+        var rng = RandomGenerator(seed: 25)
+        let block = SpatialSelfAttention(channels: 8, heads: 2, using: &rng)
+        randomize(block, seed: 26)
+        let r = gradientCheck([Tensor.randn([2, 8, 4, 4], using: &rng)], seed: 27) { block($0[0]) }
+        #expect(r.passes(tolerance: 1e-2), "\(r)")
+    }
+}
