@@ -1,0 +1,196 @@
+// Chapter 6 — Text conditioning from scratch: a word tokenizer over the Shapes vocabulary, a small
+// Transformer text encoder, and classifier-free guidance. The lesson file of chapter 6.
+//
+// Original papers:
+//   Vaswani et al. 2017, "Attention Is All You Need": token and position embeddings, the encoder
+//   layer (self-attention and a feed-forward network, each with a residual connection).
+//   Xiong et al. 2020, "On Layer Normalization in the Transformer Architecture": LayerNorm *before*
+//   each sub-layer (pre-LN), which trains without a learning-rate warm-up trick; GPT-2 does the same.
+//   Rombach et al. 2022, "High-Resolution Image Synthesis with Latent Diffusion Models", §3.3: the
+//   UNet reads the text through cross-attention, queries from image features, keys and values from
+//   the encoder's tokens.
+//   Ho & Salimans 2022, "Classifier-Free Diffusion Guidance", Algorithm 1 (the condition dropped
+//   with probability p_uncond in training) and eq. (6): ε̃ = (1 + w)·ε(x, c) − w·ε(x). We write it
+//   as ε_uncond + w·(ε_cond − ε_uncond), so w = 1 is plain conditional sampling (their w + 1).
+//
+// Deviation: the vocabulary is the 14 words Shapes captions use, plus <pad>; no sub-word tokens.
+
+import Datasets
+import Foundation
+import NN
+import Tensor
+
+/// A prompt with a word the tokenizer does not know, or with words that contradict each other.
+public struct PromptError: Error, CustomStringConvertible {
+    public let prompt: String
+    public let problem: String
+    public var description: String { "prompt \"\(prompt)\": \(problem)" }
+}
+
+/// Words to token ids and back. Id 0 is `<pad>`: prompts are padded to `length` tokens, and the
+/// empty prompt — all `<pad>` — is the "no caption" that classifier-free guidance trains with.
+public struct Tokenizer: Sendable {
+    /// `<pad>`, the six colours, the three shapes, then top, bottom, left, right, center.
+    public let vocabulary: [String]
+    /// Tokens per prompt: colour, shape and up to two position words.
+    public let length = 4
+    private let ids: [String: Int]
+
+    public init() {
+        vocabulary = ["<pad>"] + ShapeColor.allCases.map(\.word) + ShapeKind.allCases.map(\.word)
+            + ["top", "bottom", "left", "right", "center"]
+        ids = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($0.element, $0.offset) })
+    }
+
+    public static let pad = 0
+
+    /// "red circle top left" -> [1, 7, 10, 12]; "" -> [0, 0, 0, 0]. Case and extra spaces are ignored.
+    /// An unknown word is an error that lists the vocabulary.
+    public func encode(_ prompt: String) throws -> [Int] {
+        let words = prompt.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
+        guard words.count <= length else {
+            throw PromptError(prompt: prompt, problem: "\(words.count) words; a prompt has at most \(length) (colour, shape, position)")
+        }
+        let tokens = try words.map { word -> Int in
+            guard let id = ids[word], id != Tokenizer.pad else {
+                throw PromptError(prompt: prompt, problem: "unknown word '\(word)'; the vocabulary is: "
+                                  + vocabulary.dropFirst().joined(separator: ", "))
+            }
+            return id
+        }
+        return tokens + [Int](repeating: Tokenizer.pad, count: length - tokens.count)
+    }
+
+    /// The words of `tokens`, without padding.
+    public func decode(_ tokens: [Int]) -> String {
+        tokens.filter { $0 != Tokenizer.pad && $0 < vocabulary.count }.map { vocabulary[$0] }.joined(separator: " ")
+    }
+
+    /// What a prompt asks for, as the checker's `ShapePrompt`: "top left" → .topLeft, "left" → .left,
+    /// "top" → .top. Two colours, two shapes or clashing positions ("top bottom") are errors.
+    public func parse(_ prompt: String) throws -> ShapePrompt {
+        let words = try encode(prompt).filter { $0 != Tokenizer.pad }.map { vocabulary[$0] }
+        var result = ShapePrompt()
+        var row: Int?, column: Int?, center = false
+        for word in words {
+            if let c = ShapeColor(rawValue: word) {
+                guard result.color == nil else { throw PromptError(prompt: prompt, problem: "two colours") }
+                result.color = c
+            } else if let k = ShapeKind(rawValue: word) {
+                guard result.kind == nil else { throw PromptError(prompt: prompt, problem: "two shapes") }
+                result.kind = k
+            } else {
+                let (r, c): (Int?, Int?) = switch word {
+                case "top": (0, nil)
+                case "bottom": (2, nil)
+                case "left": (nil, 0)
+                case "right": (nil, 2)
+                default: (nil, nil)  // center
+                }
+                if word == "center" { center = true }
+                if let r { guard row == nil else { throw PromptError(prompt: prompt, problem: "two vertical positions") }; row = r }
+                if let c { guard column == nil else { throw PromptError(prompt: prompt, problem: "two horizontal positions") }; column = c }
+            }
+        }
+        if center, row != nil || column != nil { throw PromptError(prompt: prompt, problem: "'center' with another position word") }
+        if center || row != nil || column != nil { result.position = ShapePosition(row: row ?? 1, column: column ?? 1) }
+        return result
+    }
+
+    /// The caption of a prompt as a token list (the dataset's word order).
+    public func encode(_ prompt: ShapePrompt) -> [Int] {
+        // Every caption the dataset writes is in the vocabulary: this cannot fail.
+        try! encode(prompt.caption)
+    }
+}
+
+/// One pre-LN Transformer encoder layer:
+/// ```
+/// x = x + MultiHead(LN₁(x))                       self-attention over the tokens
+/// x = x + W₂·GELU(W₁·LN₂(x))                      feed-forward, hidden width 4d
+/// ```
+/// `[B, L, d] -> [B, L, d]`.
+public struct TransformerEncoderLayer: Module {
+    public let norm1: LayerNorm, attention: MultiHeadAttention
+    public let norm2: LayerNorm, feedForward1: Linear, feedForward2: Linear
+
+    public init(dim: Int, heads: Int, using rng: inout RandomGenerator) {
+        norm1 = LayerNorm(dim)
+        attention = MultiHeadAttention(dim: dim, heads: heads, using: &rng)
+        norm2 = LayerNorm(dim)
+        feedForward1 = Linear(dim, 4 * dim, using: &rng)
+        feedForward2 = Linear(4 * dim, dim, using: &rng)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        scoped("norm1", norm1) + scoped("attention", attention) + scoped("norm2", norm2)
+            + scoped("ff1", feedForward1) + scoped("ff2", feedForward2)
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let h = x + attention(norm1(x))                              // [B, L, d]
+        return h + feedForward2(feedForward1(norm2(h)).gelu())       // [B, L, d] -> [B, L, 4d] -> [B, L, d]
+    }
+}
+
+/// The text encoder: tokens → vectors that know their neighbours.
+/// ```
+/// h₀ = TokenEmbedding(tokens) + PositionEmbedding(0 … L−1)       [B, L, d]
+/// h  = LN(EncoderLayer(… EncoderLayer(h₀)))                       [B, L, d]   the context, for cross-attention
+/// pooled = mean over the L tokens of h                            [B, d]      added to the time embedding
+/// ```
+/// Position embeddings matter here: "top left red circle" and "red circle top left" use the same
+/// words, and without positions the encoder could not tell "top" in slot 3 from "top" in slot 1
+/// (it only needs to read them as a set, but it has to learn that). Cost: tiny next to the UNet —
+/// L = 4 tokens, d = 64: two layers of 50k parameters each.
+public struct TextEncoder: Module {
+    public let tokenizer: Tokenizer
+    public let dim: Int
+    public let tokenEmbedding: Embedding, positionEmbedding: Embedding
+    public let layers: [TransformerEncoderLayer]
+    public let finalNorm: LayerNorm
+
+    public init(dim: Int, layers count: Int = 2, heads: Int = 4, using rng: inout RandomGenerator) {
+        tokenizer = Tokenizer()
+        self.dim = dim
+        tokenEmbedding = Embedding(tokenizer.vocabulary.count, dim, using: &rng)
+        positionEmbedding = Embedding(tokenizer.length, dim, using: &rng)
+        layers = (0..<count).map { _ in TransformerEncoderLayer(dim: dim, heads: heads, using: &rng) }
+        finalNorm = LayerNorm(dim)
+        for e in [tokenEmbedding.weight, positionEmbedding.weight] { e.data = e.data.map { $0 * 0.1 } }  // small start, as GPT-2's 0.02·N(0,1) scale
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        scoped("token_embedding", tokenEmbedding) + scoped("position_embedding", positionEmbedding)
+            + layers.enumerated().flatMap { scoped("layers.\($0.offset)", $0.element) } + scoped("final_norm", finalNorm)
+    }
+
+    /// tokens: B prompts of `tokenizer.length` ids each -> (context `[B, L, d]`, pooled `[B, d]`).
+    public func callAsFunction(_ tokens: [[Int]]) -> (context: Tensor, pooled: Tensor) {
+        let l = tokenizer.length, b = tokens.count
+        guard tokens.allSatisfy({ $0.count == l }) else {
+            fatalError("TextEncoder: every prompt must be \(l) tokens (padded), got lengths \(tokens.map(\.count))")
+        }
+        let positions = tokenEmbedding.weight.shape[0]
+        for id in tokens.joined() where id < 0 || id >= positions {
+            fatalError("TextEncoder: token id \(id) is outside the vocabulary 0..<\(positions)")
+        }
+        var h = tokenEmbedding(Array(tokens.joined()), shape: [b, l])                // [B, L, d]
+        h = h + positionEmbedding(Array(0..<l), shape: [1, l])                     // + [1, L, d]
+        for layer in layers { h = layer(h) }
+        let context = finalNorm(h)                                                 // [B, L, d]
+        return (context, context.mean(axes: [1]))                                  // [B, L, d] -> [B, d]
+    }
+}
+
+/// Classifier-free guidance (Ho & Salimans 2022, eq. 6, with our w = their w + 1):
+/// ```
+/// ε̃ = ε_uncond + w·(ε_cond − ε_uncond)
+/// ```
+/// w = 0: ignore the prompt; w = 1: plain conditional; w > 1: push further along what the prompt changes.
+public func classifierFreeGuidance(conditional: Tensor, unconditional: Tensor, scale w: Float) -> Tensor {
+    guard conditional.shape == unconditional.shape else {
+        fatalError("classifierFreeGuidance: conditional \(conditional.shape) and unconditional \(unconditional.shape) differ")
+    }
+    return unconditional + (conditional - unconditional) * w
+}
