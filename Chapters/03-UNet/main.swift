@@ -54,15 +54,6 @@ let book = Notebook(directory: options.out, title: "Chapter 3: A minimal UNet wi
 func fmt(_ v: Double, _ digits: Int = 3) -> String { Report.format(v, digits: digits) }
 func seconds(_ v: Double) -> String { String(format: v < 1 ? "%.2f s" : "%.1f s", v) }
 func path(_ name: String) -> String { (options.out as NSString).appendingPathComponent(name) }
-func image(_ i: Int, of batch: Tensor) -> Image {
-    Image(chw: ShapesDataset.image(i, of: batch), channels: 3, height: batch.shape[2], width: batch.shape[3])
-}
-/// Values clipped to the data's range −1…1 (outside the graph).
-func clip(_ x: Tensor) -> Tensor { Tensor(x.data.map { Swift.min(1, Swift.max(-1, $0)) }, shape: x.shape) }
-/// One image enlarged ×4 with a caption above it (wrapped), as a small grid of its own.
-func captioned(_ img: Image, _ caption: String) -> Image {
-    ImageGrid(rows: [[img]], scale: 4, padding: 2, columnLabels: [caption]).render()
-}
 try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 
 book.say("""
@@ -76,7 +67,7 @@ book.section("3.1 The data: Shapes, 16×16")
 let data = ShapesDataset(size: size, seed: options.seed &+ 31)
 var dataRNG = RandomGenerator(seed: options.seed &+ 31)
 let preview = data.batch(16, using: &dataRNG)
-let previewCells = (0..<16).map { captioned(image($0, of: preview.images), preview.specs[$0].combination.caption) }
+let previewCells = (0..<16).map { captioned(shapeImage($0, of: preview.images), preview.specs[$0].combination.caption) }
 try book.figure(ImageGrid(images: previewCells, columns: 8, scale: 1, padding: 4).render(), name: "data.png",
                 caption: "16 training images (×4) with their captions")
 book.say("""
@@ -162,8 +153,8 @@ var denoiseRNG = RandomGenerator(seed: options.seed &+ 34)
 let clean = data.batch(showT.count, using: &denoiseRNG).images      // [4, 3, 16, 16]
 let noise = Tensor.randn(clean.shape, using: &denoiseRNG)
 let xt = schedule.addNoise(clean, t: showT, noise: noise)
-let x0Hat = clip(withoutGradients { DDPM.predictedX0(xt, t: showT, epsilon: predictor(xt, showT), schedule: schedule) })
-let denoiseRows = showT.indices.map { i -> [Image?] in [image(i, of: xt), image(i, of: x0Hat), image(i, of: clean)] }
+let x0Hat = clipped(withoutGradients { DDPM.predictedX0(xt, t: showT, epsilon: predictor(xt, showT), schedule: schedule) })
+let denoiseRows = showT.indices.map { i -> [Image?] in [shapeImage(i, of: xt), shapeImage(i, of: x0Hat), shapeImage(i, of: clean)] }
 try book.figure(ImageGrid(rows: denoiseRows, scale: 6, padding: 4, rowLabels: showT.map { "t = \($0)" },
                           columnLabels: ["noisy x_t", "predicted x0", "truth x0"], title: "One-step denoising").render(),
                 name: "denoise.png", caption: "Noisy input, the x̂₀ the predicted noise implies (clipped to −1…1), and the truth")
@@ -182,24 +173,13 @@ book.say("""
 book.section("3.5 Samples, judged by the Shapes checker")
 var sampleRNG = RandomGenerator(seed: options.seed &+ 35)
 var clock = Date()
-let samples = clip(sampler.sample(predictor, shape: [sampleCount, 3, size, size], schedule: schedule, using: &sampleRNG))  // [N, 3, 16, 16]
+let samples = clipped(sampler.sample(predictor, shape: [sampleCount, 3, size, size], schedule: schedule, using: &sampleRNG))  // [N, 3, 16, 16]
 let samplingSeconds = Date().timeIntervalSince(clock)
 let verdicts = ShapesChecker.describe(batch: samples)
 let metrics = ShapesMetrics(verdicts)
-let samplesDir = path("samples")
-try? FileManager.default.removeItem(atPath: samplesDir)
-try FileManager.default.createDirectory(atPath: samplesDir, withIntermediateDirectories: true)
-var csvRows: [[String]] = []
-for i in 0..<sampleCount {
-    let caption = verdicts[i].combination?.caption ?? "sample"
-    let name = String(format: "%03d-", i) + caption.replacingOccurrences(of: " ", with: "-") + ".png"
-    try image(i, of: samples).writePNG(to: (samplesDir as NSString).appendingPathComponent(name))
-    csvRows.append([String(i), "samples/" + name, verdicts[i].isValid ? "valid" : "invalid", "\"\(verdicts[i].description)\""])
-}
-try writeCSV(path("verdicts.csv"), header: ["index", "file", "valid", "verdict"], rows: csvRows)
+try writeSamples(samples, verdicts: verdicts, to: options.out)
 let shown = min(64, sampleCount)
-let sampleCells = (0..<shown).map { captioned(image($0, of: samples), verdicts[$0].combination?.caption ?? verdicts[$0].description) }
-try book.figure(ImageGrid(images: sampleCells, columns: 8, scale: 1, padding: 4).render(), name: "samples.png",
+try book.figure(verdictGrid(samples, verdicts, count: shown), name: "samples.png",
                 caption: "\(shown) samples (\(sampler)), each with the checker's verdict")
 let floorTV = ShapesMetrics.expectedTV(samples: metrics.validCount)
 book.table(headers: ["measure", "value"], rows: [
@@ -240,7 +220,7 @@ if options.ablate {
     for candidate in candidates {
         var r = RandomGenerator(seed: options.seed &+ 36)
         let start = Date()
-        let m = ShapesMetrics(ShapesChecker.describe(batch: clip(candidate.sample(predictor, shape: [n, 3, size, size],
+        let m = ShapesMetrics(ShapesChecker.describe(batch: clipped(candidate.sample(predictor, shape: [n, 3, size, size],
                                                                                  schedule: schedule, using: &r))))
         validityOf.append(m.validity * 100)
         rows.append([candidate.description, "\(fmt(m.validity * 100, 3)) %", "\(m.combinationsSeen)/162",
@@ -290,11 +270,6 @@ book.section("3.8 Ablation: without skip connections\(options.ablate ? "" : " (r
 if options.ablate {
     let seeds: [UInt64] = [options.seed, options.seed + 1, options.seed + 2]
     var rows: [[String]] = []
-    func meanSD(_ v: [Double]) -> String {
-        let m = v.reduce(0, +) / Double(v.count)
-        let sd = v.count > 1 ? (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count - 1)).squareRoot() : 0
-        return "\(fmt(m, 3)) ± \(fmt(sd, 2))"
-    }
     for skips in [true, false] {
         var validity: [Double] = [], coverage: [Double] = [], ranges: [[Double]] = []
         for s in seeds {
@@ -303,15 +278,15 @@ if options.ablate {
             c.seed = s
             let (trainedModel, _) = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
             var r = RandomGenerator(seed: s &+ 35)
-            let m = ShapesMetrics(ShapesChecker.describe(batch: clip(sampler.sample(trainedModel.predictor, shape: [sampleCount, 3, size, size],
+            let m = ShapesMetrics(ShapesChecker.describe(batch: clipped(sampler.sample(trainedModel.predictor, shape: [sampleCount, 3, size, size],
                                                                                     schedule: schedule, using: &r))))
             validity.append(m.validity * 100)
             coverage.append(Double(m.combinationsSeen))
             ranges.append(DDPMTrainer.lossByTimeRange(trainedModel.predictor, schedule: schedule, batches: rangeBatches,
                                                       seed: options.seed &+ 36, batch: shapesBatch(size: size, count: 64)))
         }
-        rows.append([skips ? "with skips" : "without skips", meanSD(validity), meanSD(coverage)]
-                    + (0..<4).map { i in meanSD(ranges.map { $0[i] }) })
+        rows.append([skips ? "with skips" : "without skips", meanAndSD(validity), meanAndSD(coverage)]
+                    + (0..<4).map { i in meanAndSD(ranges.map { $0[i] }) })
     }
     book.table(headers: ["UNet (3 seeds, mean ± sd)", "valid %", "combinations /162"]
                    + DDPMTrainer.standardRanges.map { "MSE t∈[\($0.lowerBound),\($0.upperBound))" }, rows: rows)
