@@ -132,4 +132,19 @@ public struct Sampler: CustomStringConvertible, Sendable {
         }
         return Tensor.concat(parts, axis: 0)
     }
+
+    /// The same for a model that depends on which samples it draws (chapter 6: each sample has its
+    /// own prompt): `model(range)` is the predictor for the samples `range` of the whole batch.
+    public func sample(shape: [Int], schedule: NoiseSchedule, chunk: Int = 64, using rng: inout RandomGenerator,
+                       model: (Range<Int>) -> NoisePredictor) -> Tensor {
+        var parts: [Tensor] = []
+        var start = 0
+        while start < shape[0] {
+            let n = Swift.min(chunk, shape[0] - start)
+            parts.append(DDIM.sample(model(start..<(start + n)), shape: [n] + shape.dropFirst(), schedule: schedule,
+                                     count: steps, eta: eta, using: &rng))
+            start += n
+        }
+        return Tensor.concat(parts, axis: 0)
+    }
 }

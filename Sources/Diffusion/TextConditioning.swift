@@ -194,3 +194,81 @@ public func classifierFreeGuidance(conditional: Tensor, unconditional: Tensor, s
     }
     return unconditional + (conditional - unconditional) * w
 }
+
+/// Cross-attention from image to text (Rombach et al. 2022, §3.3): every pixel of a feature map
+/// asks the prompt's tokens what it should be.
+/// ```
+/// X = GN(h) as a sequence                 [B, C, H, W] -> [B, H·W, C]      queries
+/// out = h + MultiHead(X, context)         keys and values from the text [B, L, D]
+/// ```
+/// The output projection starts at 0 (a fresh block passes h through). The weights
+/// `[B, heads, H·W, L]` say, for each pixel, which words it read.
+public struct SpatialCrossAttention: Module {
+    public let norm: GroupNorm
+    public let attention: MultiHeadAttention
+
+    public init(channels: Int, contextDim: Int, heads: Int, groups: Int = 8, using rng: inout RandomGenerator) {
+        norm = GroupNorm(groups: groups, channels: channels)
+        attention = MultiHeadAttention(dim: channels, heads: heads, contextDim: contextDim, using: &rng)
+        for p in [attention.output.weight, attention.output.bias!] { p.data = [Float](repeating: 0, count: p.count) }
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] { scoped("norm", norm) + scoped("attention", attention) }
+
+    public func callAsFunction(_ h: Tensor, context: Tensor) -> Tensor { attend(h, context: context).output }
+
+    public func attend(_ h: Tensor, context: Tensor) -> (output: Tensor, weights: Tensor) {
+        guard h.rank == 4, h.shape[1] == norm.weight.count, context.rank == 3, context.shape[0] == h.shape[0] else {
+            fatalError("SpatialCrossAttention: expected h [B, \(norm.weight.count), H, W] and context [B, L, D], got \(h.shape) and \(context.shape)")
+        }
+        let b = h.shape[0], c = h.shape[1], height = h.shape[2], width = h.shape[3]
+        let queries = norm(h).reshaped([b, c, height * width]).permuted([0, 2, 1])    // [B, C, H, W] -> [B, H·W, C]
+        let (o, w) = attention.attend(queries, context: context)                       // [B, H·W, C], weights [B, heads, H·W, L]
+        return (h + o.permuted([0, 2, 1]).reshaped([b, c, height, width]), w)          // -> [B, C, H, W]
+    }
+}
+
+/// The text-to-image model of chapter 6: the text encoder and a UNet that reads it.
+/// ```
+/// (context, pooled) = TextEncoder(tokens)
+/// ε̂ = TimeUNet(x_t, t, text: (context, pooled))      pooled → added to the time embedding,
+///                                                       context → cross-attention at 8×8 and 4×4
+/// ```
+/// Trained end to end by DDPM's loss, the prompt replaced by the empty prompt (all `<pad>`) for a
+/// fraction of the examples so that the same network also learns ε(x_t, t, ∅) for guidance.
+public struct TextToImage: Module {
+    public let encoder: TextEncoder
+    public let unet: TimeUNet
+
+    public init(channels: Int, textDim: Int, textLayers: Int = 2, heads: Int = 4, attention: Bool = false,
+                using rng: inout RandomGenerator) {
+        encoder = TextEncoder(dim: textDim, layers: textLayers, heads: heads, using: &rng)
+        unet = TimeUNet(channels: channels, conditioning: .sinusoidal, attention: attention, heads: heads, contextDim: textDim, using: &rng)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] { scoped("text", encoder) + scoped("unet", unet) }
+
+    /// ε̂ for images x_t `[B, 3, H, W]` at steps t, each with its prompt's tokens (B of them).
+    public func callAsFunction(_ x: Tensor, _ t: [Int], tokens: [[Int]]) -> Tensor {
+        guard tokens.count == x.shape[0] else { fatalError("TextToImage: \(tokens.count) prompts for a batch of \(x.shape[0])") }
+        let text = encoder(tokens)
+        return unet(x, t, text: text)
+    }
+
+    /// The empty prompt: what the model sees when the caption is dropped.
+    public var emptyPrompt: [Int] { [Int](repeating: Tokenizer.pad, count: encoder.tokenizer.length) }
+
+    /// A noise predictor for a batch whose example k is asked for `tokens[k]`, with classifier-free
+    /// guidance of scale w: one network call on [x; x] with [prompts; empty prompts], then
+    /// ε̃ = ε_∅ + w·(ε_c − ε_∅). w = 1 skips the unconditional half (plain conditional sampling).
+    public func guided(tokens: [[Int]], scale w: Float) -> NoisePredictor {
+        { x, t in
+            if w == 1 { return self(x, t, tokens: tokens) }
+            let b = x.shape[0]
+            let both = self(Tensor.concat([x, x], axis: 0), t + t,
+                            tokens: tokens + [[Int]](repeating: emptyPrompt, count: b))          // [2B, 3, H, W]
+            let parts = both.split([b, b], axis: 0)
+            return classifierFreeGuidance(conditional: parts[0], unconditional: parts[1], scale: w)
+        }
+    }
+}

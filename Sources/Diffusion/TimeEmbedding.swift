@@ -155,11 +155,17 @@ public struct TimeUNet: Module {
     public let stem: Conv2d
     public let down1: ResBlock, down2: ResBlock, middle: ResBlock, up2: ResBlock, up1: ResBlock
     public let attentionDown2: SpatialSelfAttention?, attentionMiddle: SpatialSelfAttention?, attentionUp2: SpatialSelfAttention?
+    /// Chapter 6: cross-attention to the text after each 8×8 and 4×4 block, and the pooled text added
+    /// to the time embedding (as Imagen does, Saharia et al. 2022). Nil unless `contextDim` is given.
+    public let crossDown2: SpatialCrossAttention?, crossMiddle: SpatialCrossAttention?, crossUp2: SpatialCrossAttention?
+    public let textProjection: Linear?
     public let headNorm: GroupNorm, head: Conv2d
 
+    /// `contextDim`: the text encoder's width, to read a prompt (chapter 6); nil for an unconditional model.
     public init(channels c: Int = 32, conditioning: TimeConditioning = .sinusoidal, attention: Bool = false, heads: Int = 4,
-                steps: Int = 1000, imageChannels: Int = 3, using rng: inout RandomGenerator) {
+                contextDim: Int? = nil, steps: Int = 1000, imageChannels: Int = 3, using rng: inout RandomGenerator) {
         guard c > 0, c % 8 == 0 else { fatalError("TimeUNet: channels \(c) must be a positive multiple of 8 (GroupNorm(8))") }
+        guard contextDim == nil || conditioning != .none else { fatalError("TimeUNet: a text-conditioned UNet needs a time embedding") }
         channels = c
         self.conditioning = conditioning
         let e = 4 * c
@@ -174,6 +180,10 @@ public struct TimeUNet: Module {
         attentionDown2 = attention ? SpatialSelfAttention(channels: 2 * c, heads: heads, using: &rng) : nil
         attentionMiddle = attention ? SpatialSelfAttention(channels: 2 * c, heads: heads, using: &rng) : nil
         attentionUp2 = attention ? SpatialSelfAttention(channels: 2 * c, heads: heads, using: &rng) : nil
+        crossDown2 = contextDim.map { SpatialCrossAttention(channels: 2 * c, contextDim: $0, heads: heads, using: &rng) }
+        crossMiddle = contextDim.map { SpatialCrossAttention(channels: 2 * c, contextDim: $0, heads: heads, using: &rng) }
+        crossUp2 = contextDim.map { SpatialCrossAttention(channels: 2 * c, contextDim: $0, heads: heads, using: &rng) }
+        textProjection = contextDim.map { Linear($0, e, using: &rng) }
         headNorm = GroupNorm(groups: 8, channels: c)
         head = Conv2d(c, imageChannels, kernelSize: 3, padding: 1, using: &rng)
     }
@@ -181,24 +191,36 @@ public struct TimeUNet: Module {
     public var hasAttention: Bool { attentionMiddle != nil }
 
     public var namedParameters: [(name: String, tensor: Tensor)] {
-        var all = (time.map { scoped("time", $0) } ?? []) + scoped("stem", stem) + scoped("down1", down1) + scoped("down2", down2)
-        all += attentionDown2.map { scoped("attention_down2", $0) } ?? []
+        var all = (time.map { scoped("time", $0) } ?? []) + (textProjection.map { scoped("text_projection", $0) } ?? [])
+        all += scoped("stem", stem) + scoped("down1", down1) + scoped("down2", down2)
+        all += (attentionDown2.map { scoped("attention_down2", $0) } ?? []) + (crossDown2.map { scoped("cross_down2", $0) } ?? [])
         all += scoped("middle", middle) + (attentionMiddle.map { scoped("attention_middle", $0) } ?? [])
-        all += scoped("up2", up2) + (attentionUp2.map { scoped("attention_up2", $0) } ?? [])
+        all += crossMiddle.map { scoped("cross_middle", $0) } ?? []
+        all += scoped("up2", up2) + (attentionUp2.map { scoped("attention_up2", $0) } ?? []) + (crossUp2.map { scoped("cross_up2", $0) } ?? [])
         return all + scoped("up1", up1) + scoped("head_norm", headNorm) + scoped("head", head)
     }
 
     /// ε̂ = UNet(x_t, t): `[B, 3, H, W]`, B steps -> `[B, 3, H, W]`, H and W multiples of 4.
-    public func callAsFunction(_ x: Tensor, _ t: [Int]) -> Tensor {
+    /// `text` (chapter 6): the text encoder's tokens `[B, L, D]` and their pooled vector `[B, D]`.
+    public func callAsFunction(_ x: Tensor, _ t: [Int], text: (context: Tensor, pooled: Tensor)? = nil) -> Tensor {
         guard x.rank == 4, x.shape[2] % 4 == 0, x.shape[3] % 4 == 0, x.shape[0] == t.count else {
             fatalError("TimeUNet: expected [B, C, H, W] with H, W multiples of 4 and B steps, got \(x.shape) and \(t.count) steps")
         }
-        let emb = time?(t)                                                     // [B] -> [B, 4c]
-        func attend(_ a: SpatialSelfAttention?, _ h: Tensor) -> Tensor { a.map { $0(h) } ?? h }
+        guard (text == nil) == (textProjection == nil) else {
+            fatalError(textProjection == nil ? "TimeUNet: this UNet reads no text (made without contextDim)"
+                       : "TimeUNet: this UNet was made to read text; pass text: (context, pooled)")
+        }
+        var emb = time?(t)                                                     // [B] -> [B, 4c]
+        if let text, let textProjection, let e = emb { emb = e + textProjection(text.pooled) }  // + [B, D] -> [B, 4c]
+        func attend(_ a: SpatialSelfAttention?, _ cross: SpatialCrossAttention?, _ h: Tensor) -> Tensor {
+            let h = a.map { $0(h) } ?? h
+            guard let cross, let text else { return h }
+            return cross(h, context: text.context)
+        }
         let s1 = down1(stem(x), emb)                                           // [B, c, H, W]
-        let s2 = attend(attentionDown2, down2(s1.avgPool2x2(), emb))           // [B, 2c, H/2, W/2]
-        let m = attend(attentionMiddle, middle(s2.avgPool2x2(), emb))          // [B, 2c, H/4, W/4]
-        let h2 = attend(attentionUp2, up2(Tensor.concat([m.upsampleNearest2x(), s2], axis: 1), emb))  // [B, 4c, ..] -> [B, 2c, H/2, W/2]
+        let s2 = attend(attentionDown2, crossDown2, down2(s1.avgPool2x2(), emb))   // [B, 2c, H/2, W/2]
+        let m = attend(attentionMiddle, crossMiddle, middle(s2.avgPool2x2(), emb)) // [B, 2c, H/4, W/4]
+        let h2 = attend(attentionUp2, crossUp2, up2(Tensor.concat([m.upsampleNearest2x(), s2], axis: 1), emb))  // [B, 4c, ..] -> [B, 2c, H/2, W/2]
         let h1 = up1(Tensor.concat([h2.upsampleNearest2x(), s1], axis: 1), emb) // [B, 3c, H, W] -> [B, c, H, W]
         return head(headNorm(h1).silu())                                       // [B, c, H, W] -> [B, 3, H, W]
     }

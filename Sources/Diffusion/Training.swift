@@ -66,6 +66,17 @@ public enum DDPMTrainer {
                              options: TrainingOptions, seed: UInt64,
                              batch: (inout RandomGenerator) -> Tensor,
                              progress: ((Int, Float) -> Void)? = nil) throws -> [Float] {
+        try train(model, predictor: { x, t, _ in predictor(x, t) }, schedule: schedule, options: options, seed: seed,
+                  batch: { rng in (batch(&rng), ()) }, progress: progress)
+    }
+
+    /// The same loop for a conditional model ε_θ(x_t, t, c): `batch` draws the clean data *and* its
+    /// condition c (chapter 6: the captions' tokens, some dropped for classifier-free guidance), and
+    /// the predictor gets each batch's c along with x_t and t.
+    public static func train<Condition>(_ model: Module, predictor: (Tensor, [Int], Condition) -> Tensor,
+                                        schedule: NoiseSchedule, options: TrainingOptions, seed: UInt64,
+                                        batch: (inout RandomGenerator) -> (Tensor, Condition),
+                                        progress: ((Int, Float) -> Void)? = nil) throws -> [Float] {
         var rng = RandomGenerator(seed: seed)
         let parameters = model.parameters
         let optimizer = Adam(parameters, learningRate: options.learningRate)
@@ -74,8 +85,8 @@ public enum DDPMTrainer {
         losses.reserveCapacity(options.steps)
         for step in 1...max(1, options.steps) where options.steps > 0 {
             optimizer.learningRate = options.learningRate(at: step)
-            let x0 = batch(&rng)
-            let loss = DDPM.trainingLoss(predictor, x0: x0, schedule: schedule, using: &rng)
+            let (x0, condition) = batch(&rng)
+            let loss = DDPM.trainingLoss({ x, t in predictor(x, t, condition) }, x0: x0, schedule: schedule, using: &rng)
             let value = loss.item
             guard value.isFinite else { throw TrainingDiverged(step: step, loss: value) }
             model.zeroGrad()

@@ -82,4 +82,47 @@ struct TextConditioningTests {
         #expect(encoder.tokenEmbedding.weight.grad!.data.contains { $0 != 0 })
         #expect(encoder.positionEmbedding.weight.grad!.data.contains { $0 != 0 })
     }
+
+    @Test("the text-conditioned UNet reads the prompt; guidance w = 1 is conditional, w = 0 unconditional, w = 3 the formula")
+    func guidedModel() throws {
+        var rng = RandomGenerator(seed: 5)
+        let model = TextToImage(channels: 8, textDim: 16, textLayers: 1, heads: 2, using: &rng)
+        for p in model.parameters { p.data = Tensor.randn(p.shape, using: &rng).data.map { $0 * 0.3 } }
+        let x = Tensor.randn([2, 3, 8, 8], using: &rng), t = [100, 700]
+        let red = try tokenizer.encode("red circle"), blue = try tokenizer.encode("blue square bottom")
+        let a = withoutGradients { model(x, t, tokens: [red, red]) }, b = withoutGradients { model(x, t, tokens: [blue, blue]) }
+        #expect(zip(a.data, b.data).map { Swift.abs($0 - $1) }.max()! > 1e-3, "another prompt must change ε̂")
+        let tokens = [red, blue]
+        let conditional = withoutGradients { model(x, t, tokens: tokens) }
+        let unconditional = withoutGradients { model(x, t, tokens: [model.emptyPrompt, model.emptyPrompt]) }
+        func close(_ u: Tensor, _ v: Tensor) -> Bool { zip(u.data, v.data).allSatisfy { Swift.abs($0 - $1) < 1e-4 } }
+        #expect(withoutGradients { model.guided(tokens: tokens, scale: 1)(x, t) }.data == conditional.data)
+        #expect(close(withoutGradients { model.guided(tokens: tokens, scale: 0)(x, t) }, unconditional))
+        let three = withoutGradients { model.guided(tokens: tokens, scale: 3)(x, t) }
+        #expect(close(three, Tensor(zip(conditional.data, unconditional.data).map { u in u.1 + 3 * (u.0 - u.1) }, shape: x.shape)))
+    }
+
+    @Test("the conditional trainer hands each batch's condition to the predictor, and learns")
+    func conditionalTrainer() throws {
+        var rng = RandomGenerator(seed: 6)
+        let model = TextToImage(channels: 8, textDim: 16, textLayers: 1, heads: 2, using: &rng)
+        let left = try tokenizer.encode("left"), right = try tokenizer.encode("right")
+        // 8×8 images: a bright 4×8 half on the side the prompt names, −1 elsewhere.
+        let batch: (inout RandomGenerator) -> (Tensor, [[Int]]) = { r in
+            var data = [Float](repeating: -1, count: 8 * 3 * 64), tokens: [[Int]] = []
+            for b in 0..<8 {
+                let isLeft = r.int(in: 0..<2) == 0
+                tokens.append(isLeft ? left : right)
+                for c in 0..<3 { for y in 0..<8 { for x in (isLeft ? 0..<4 : 4..<8) { data[((b * 3 + c) * 8 + y) * 8 + x] = 1 } } }
+            }
+            return (Tensor(data, shape: [8, 3, 8, 8]), tokens)
+        }
+        var drawn: [[[Int]]] = [], seen: [[[Int]]] = []
+        let losses = try DDPMTrainer.train(model, predictor: { x, t, tokens in seen.append(tokens); return model(x, t, tokens: tokens) },
+                                           schedule: .linear(), options: TrainingOptions(steps: 30, learningRate: 3e-3, emaDecay: 0),
+                                           seed: 7, batch: { r in let b = batch(&r); drawn.append(b.1); return b })
+        #expect(seen == drawn && seen.count == 30)
+        let first = losses.prefix(5).reduce(0, +) / 5, last = losses.suffix(5).reduce(0, +) / 5
+        #expect(last < 0.7 * first, "loss \(first) → \(last)")
+    }
 }
