@@ -19,7 +19,7 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-O"] + cpuFlags)]
 
 /// Chapters that have exercises: each has a learner module `ExercisesNN` (exercises/ChapterNN),
 /// its solutions `SolutionsNN` (solutions/ChapterNN) and a runner `checkNN` for `swift run progress`.
-let exerciseChapters = ["00", "01", "02", "03"]
+let exerciseChapters = ["00", "01", "02", "03", "04"]
 
 let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
     .target(name: "Exercises\(nn)", dependencies: ["Tensor", "NN", "ExerciseSupport"], path: "exercises/Chapter\(nn)"),
@@ -41,6 +41,7 @@ let package = Package(
         .executable(name: "01-noise", targets: ["01-noise"]),
         .executable(name: "02-mlp", targets: ["02-mlp"]),
         .executable(name: "03-unet", targets: ["03-unet"]),
+        .executable(name: "04-time", targets: ["04-time"]),
     ],
     targets: [
         .systemLibrary(
@@ -55,7 +56,7 @@ let package = Package(
         .target(name: "Diffusion", dependencies: ["NN", "Tensor", "Datasets"], swiftSettings: fast),
         .executableTarget(name: "bench", dependencies: ["Tensor", "NN"], swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Tensor"], swiftSettings: fast),
-        .target(name: "ChapterKit", dependencies: ["Imaging", "NN"]),
+        .target(name: "ChapterKit", dependencies: ["Imaging", "NN", "Datasets"]),
         .executableTarget(name: "00-tensors", dependencies: ["ChapterKit", "Imaging", "Tensor", "NN"], path: "Chapters/00-Tensors",
                           exclude: ["README.md", "figures"]),
         .executableTarget(name: "01-noise", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "Tensor"],
@@ -64,7 +65,9 @@ let package = Package(
                           path: "Chapters/02-MLP", exclude: ["README.md", "figures"]),
         .executableTarget(name: "03-unet", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
                           path: "Chapters/03-UNet", exclude: ["README.md", "figures"]),
-        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "Imaging", "Datasets"]),
+        .executableTarget(name: "04-time", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
+                          path: "Chapters/04-Time", exclude: ["README.md", "figures"]),
+        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "04-time", "Imaging", "Datasets"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Imaging"]),
         .target(name: "ExerciseSupport"),
         .target(name: "ExerciseChecks", dependencies: ["ExerciseSupport", "Diffusion", "Tensor"]),

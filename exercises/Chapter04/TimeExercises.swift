@@ -1,0 +1,45 @@
+// Chapter 4 exercises: the sinusoidal time embedding, injecting it into a block as a scale and a
+// shift, and the bookkeeping behind the chapter's comparison. Replace each `throw NotAttempted()`
+// with your code, then check with
+//   swift test --filter Chapter04
+// The library's versions are in Sources/Diffusion/TimeEmbedding.swift and Training.swift — try first.
+
+import ExerciseSupport
+import NN
+import Tensor
+
+/// Exercise 4.1 — the sinusoidal embedding of steps t (DDPM's form of the Transformer's code).
+///
+/// For an even dimension d, with half = d/2:
+/// ```
+/// ω_i = 10000^(−i/(half − 1)),   i = 0 … half − 1
+/// emb(t) = [sin(t·ω_0), …, sin(t·ω_{half−1}), cos(t·ω_0), …, cos(t·ω_{half−1})]
+/// ```
+/// Return a `[t.count, d]` tensor, one row per step. Hint: `Foundation.pow`, `sin`, `cos` on Double;
+/// ω_0 = 1 and ω_{half−1} = 1/10000. Build a `[Float]` and wrap it: `Tensor(values, shape: [B, d])`.
+public func sinusoidalEmbedding(_ t: [Int], dimension d: Int) throws -> Tensor {
+    throw NotAttempted()
+}
+
+/// Exercise 4.2 — inject the time embedding into a block (AdaGN, Dhariwal & Nichol 2021).
+///
+/// `h` is a group-normalised feature map `[B, C, H, W]`; `scaleShift` `[B, 2C]` is the embedding's
+/// projection: its first C columns are the scales s, the last C the shifts b. Return
+/// ```
+/// (1 + s)·h + b            s and b broadcast over H and W: reshape to [B, C, 1, 1]
+/// ```
+/// Hint: `scaleShift.reshaped([B, 2C, 1, 1]).split([C, C], axis: 1)` gives s and b. Keep it
+/// differentiable (Tensor ops only).
+public func injectTime(_ h: Tensor, scaleShift: Tensor) throws -> Tensor {
+    throw NotAttempted()
+}
+
+/// Exercise 4.3 — loss per range of t, the table behind every comparison in this chapter.
+///
+/// `losses[k]` is the denoising error of example k, drawn at step `t[k]`. For each range in
+/// `ranges` return the mean loss of the examples whose t falls in it (`range.contains(t[k])`),
+/// or `nil` if none does. A model told t should win most where the noise is faintest.
+/// Hint: sum in Double.
+public func meanLossByRange(losses: [Float], t: [Int], ranges: [Range<Int>]) throws -> [Double?] {
+    throw NotAttempted()
+}

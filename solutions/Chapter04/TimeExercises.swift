@@ -1,0 +1,32 @@
+// Solutions to chapter 4's exercises (exercises/Chapter04/TimeExercises.swift).
+
+import ExerciseSupport
+import Foundation
+import NN
+import Tensor
+
+/// Exercise 4.1: [sin(t·ω_i) …, cos(t·ω_i) …], ω_i = 10000^(−i/(half − 1)).
+public func sinusoidalEmbedding(_ t: [Int], dimension d: Int) throws -> Tensor {
+    let half = d / 2
+    var values: [Float] = []
+    for step in t {
+        let angles = (0..<half).map { i in Double(step) * Foundation.pow(10_000, -Double(i) / Double(half - 1)) }
+        values += angles.map { Float(Foundation.sin($0)) } + angles.map { Float(Foundation.cos($0)) }
+    }
+    return Tensor(values, shape: [t.count, d])
+}
+
+/// Exercise 4.2: (1 + s)·h + b with s, b = scaleShift split in two along channels.
+public func injectTime(_ h: Tensor, scaleShift: Tensor) throws -> Tensor {
+    let b = h.shape[0], c = h.shape[1]
+    let parts = scaleShift.reshaped([b, 2 * c, 1, 1]).split([c, c], axis: 1)  // [B, 2C] -> 2 × [B, C, 1, 1]
+    return h * (parts[0] + 1) + parts[1]
+}
+
+/// Exercise 4.3: the mean of the losses whose t lies in each range.
+public func meanLossByRange(losses: [Float], t: [Int], ranges: [Range<Int>]) throws -> [Double?] {
+    ranges.map { range in
+        let inside = zip(losses, t).filter { range.contains($0.1) }.map { Double($0.0) }
+        return inside.isEmpty ? nil : inside.reduce(0, +) / Double(inside.count)
+    }
+}
