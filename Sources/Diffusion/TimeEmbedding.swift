@@ -41,6 +41,16 @@ public func sinusoidalEmbedding(_ t: [Int], dimension d: Int) -> Tensor {
     return Tensor(values, shape: [t.count, d])
 }
 
+/// What sits after the UNet's 8×8 and 4×4 blocks (chapter 5).
+public enum PositionMixing: String, CaseIterable, Sendable {
+    /// Nothing: chapter 4's UNet.
+    case none
+    /// Self-attention over the positions (`SpatialSelfAttention`).
+    case attention
+    /// The control: a per-position MLP of the same size (`PointwiseMLP`).
+    case pointwise
+}
+
 /// How a network is told t.
 public enum TimeConditioning: String, CaseIterable, Sendable {
     /// Not at all (chapter 3): the network must judge the noise level from x_t.
@@ -154,7 +164,9 @@ public struct TimeUNet: Module {
     public let time: TimeEmbedding?
     public let stem: Conv2d
     public let down1: ResBlock, down2: ResBlock, middle: ResBlock, up2: ResBlock, up1: ResBlock
-    public let attentionDown2: SpatialSelfAttention?, attentionMiddle: SpatialSelfAttention?, attentionUp2: SpatialSelfAttention?
+    public let mixing: PositionMixing
+    /// After down2 (8×8), middle (4×4) and up2 (8×8): `SpatialSelfAttention`, `PointwiseMLP` or nothing.
+    public let attentionDown2: (any Layer)?, attentionMiddle: (any Layer)?, attentionUp2: (any Layer)?
     /// Chapter 6: cross-attention to the text after each 8×8 and 4×4 block, and the pooled text added
     /// to the time embedding (as Imagen does, Saharia et al. 2022). Nil unless `contextDim` is given.
     public let crossDown2: SpatialCrossAttention?, crossMiddle: SpatialCrossAttention?, crossUp2: SpatialCrossAttention?
@@ -163,6 +175,12 @@ public struct TimeUNet: Module {
 
     /// `contextDim`: the text encoder's width, to read a prompt (chapter 6); nil for an unconditional model.
     public init(channels c: Int = 32, conditioning: TimeConditioning = .sinusoidal, attention: Bool = false, heads: Int = 4,
+                contextDim: Int? = nil, steps: Int = 1000, imageChannels: Int = 3, using rng: inout RandomGenerator) {
+        self.init(channels: c, conditioning: conditioning, mixing: attention ? .attention : .none, heads: heads,
+                  contextDim: contextDim, steps: steps, imageChannels: imageChannels, using: &rng)
+    }
+
+    public init(channels c: Int = 32, conditioning: TimeConditioning = .sinusoidal, mixing: PositionMixing, heads: Int = 4,
                 contextDim: Int? = nil, steps: Int = 1000, imageChannels: Int = 3, using rng: inout RandomGenerator) {
         guard c > 0, c % 8 == 0 else { fatalError("TimeUNet: channels \(c) must be a positive multiple of 8 (GroupNorm(8))") }
         guard contextDim == nil || conditioning != .none else { fatalError("TimeUNet: a text-conditioned UNet needs a time embedding") }
@@ -177,9 +195,17 @@ public struct TimeUNet: Module {
         middle = ResBlock(2 * c, 2 * c, embeddingDim: embeddingDim, using: &rng)
         up2 = ResBlock(4 * c, 2 * c, embeddingDim: embeddingDim, using: &rng)
         up1 = ResBlock(3 * c, c, embeddingDim: embeddingDim, using: &rng)
-        attentionDown2 = attention ? SpatialSelfAttention(channels: 2 * c, heads: heads, using: &rng) : nil
-        attentionMiddle = attention ? SpatialSelfAttention(channels: 2 * c, heads: heads, using: &rng) : nil
-        attentionUp2 = attention ? SpatialSelfAttention(channels: 2 * c, heads: heads, using: &rng) : nil
+        self.mixing = mixing
+        func mixer() -> (any Layer)? {
+            switch mixing {
+            case .none: return nil
+            case .attention: return SpatialSelfAttention(channels: 2 * c, heads: heads, using: &rng)
+            case .pointwise: return PointwiseMLP(channels: 2 * c, using: &rng)
+            }
+        }
+        attentionDown2 = mixer()
+        attentionMiddle = mixer()
+        attentionUp2 = mixer()
         crossDown2 = contextDim.map { SpatialCrossAttention(channels: 2 * c, contextDim: $0, heads: heads, using: &rng) }
         crossMiddle = contextDim.map { SpatialCrossAttention(channels: 2 * c, contextDim: $0, heads: heads, using: &rng) }
         crossUp2 = contextDim.map { SpatialCrossAttention(channels: 2 * c, contextDim: $0, heads: heads, using: &rng) }
@@ -188,15 +214,15 @@ public struct TimeUNet: Module {
         head = Conv2d(c, imageChannels, kernelSize: 3, padding: 1, using: &rng)
     }
 
-    public var hasAttention: Bool { attentionMiddle != nil }
+    public var hasAttention: Bool { mixing == .attention }
 
     public var namedParameters: [(name: String, tensor: Tensor)] {
         var all = (time.map { scoped("time", $0) } ?? []) + (textProjection.map { scoped("text_projection", $0) } ?? [])
         all += scoped("stem", stem) + scoped("down1", down1) + scoped("down2", down2)
-        all += (attentionDown2.map { scoped("attention_down2", $0) } ?? []) + (crossDown2.map { scoped("cross_down2", $0) } ?? [])
-        all += scoped("middle", middle) + (attentionMiddle.map { scoped("attention_middle", $0) } ?? [])
+        all += (attentionDown2.map { scoped("\(mixing.rawValue)_down2", $0) } ?? []) + (crossDown2.map { scoped("cross_down2", $0) } ?? [])
+        all += scoped("middle", middle) + (attentionMiddle.map { scoped("\(mixing.rawValue)_middle", $0) } ?? [])
         all += crossMiddle.map { scoped("cross_middle", $0) } ?? []
-        all += scoped("up2", up2) + (attentionUp2.map { scoped("attention_up2", $0) } ?? []) + (crossUp2.map { scoped("cross_up2", $0) } ?? [])
+        all += scoped("up2", up2) + (attentionUp2.map { scoped("\(mixing.rawValue)_up2", $0) } ?? []) + (crossUp2.map { scoped("cross_up2", $0) } ?? [])
         return all + scoped("up1", up1) + scoped("head_norm", headNorm) + scoped("head", head)
     }
 
@@ -212,7 +238,7 @@ public struct TimeUNet: Module {
         }
         var emb = time?(t)                                                     // [B] -> [B, 4c]
         if let text, let textProjection, let e = emb { emb = e + textProjection(text.pooled) }  // + [B, D] -> [B, 4c]
-        func attend(_ a: SpatialSelfAttention?, _ cross: SpatialCrossAttention?, _ h: Tensor) -> Tensor {
+        func attend(_ a: (any Layer)?, _ cross: SpatialCrossAttention?, _ h: Tensor) -> Tensor {
             let h = a.map { $0(h) } ?? h
             guard let cross, let text else { return h }
             return cross(h, context: text.context)

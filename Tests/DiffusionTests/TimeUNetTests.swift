@@ -166,4 +166,28 @@ struct SpatialAttentionTests {
         let r = gradientCheck([Tensor.randn([2, 8, 4, 4], using: &rng)], seed: 27) { block($0[0]) }
         #expect(r.passes(tolerance: 1e-2), "\(r)")
     }
+
+    @Test("the pointwise control: 4C² + 3C parameters against attention's 4C² + 4C; it never looks at another position")
+    func pointwiseControl() {
+        var rng = RandomGenerator(seed: 28)
+        let mlp = PointwiseMLP(channels: 16, using: &rng), attention = SpatialSelfAttention(channels: 16, heads: 2, using: &rng)
+        // GroupNorm 2·16 = 32 in both; MLP 16·32 + 32 + 32·16 + 16 = 1,072; attention 4·(16·16 + 16) = 1,088.
+        #expect(mlp.parameterCount == 32 + 1_072 && attention.parameterCount == 32 + 1_088)
+        randomize(mlp, seed: 29)
+        let x = Tensor.randn([1, 16, 4, 4], using: &rng)
+        var changed = x.data
+        changed[0] += 1   // channel 0, pixel (0, 0)
+        let a = withoutGradients { mlp(x) }, b = withoutGradients { mlp(Tensor(changed, shape: x.shape)) }
+        // GroupNorm's statistics see the change everywhere, so compare with the norm's effect removed:
+        // the change at another pixel is only the renormalisation, tiny next to the pixel itself.
+        let here = Swift.abs(a.data[0] - b.data[0]), elsewhere = Swift.abs(a.data[15] - b.data[15])
+        #expect(here > 20 * elsewhere, "at the pixel \(here), elsewhere \(elsewhere)")
+        let r = gradientCheck([x], seed: 30) { mlp($0[0]) }
+        #expect(r.passes(tolerance: 1e-2), "\(r)")
+        // In the UNet: the same parameter count as attention, up to C per block.
+        let withAttention = TimeUNet(channels: 8, mixing: .attention, heads: 2, using: &rng)
+        let withMLP = TimeUNet(channels: 8, mixing: .pointwise, using: &rng)
+        #expect(withAttention.parameterCount - withMLP.parameterCount == 3 * 16)
+        #expect(withMLP.namedParameters.map(\.name).contains("pointwise_middle.linear1.weight"))
+    }
 }
