@@ -213,9 +213,9 @@ book.table(headers: ["t in", "ᾱ_t from … to", "MSE of ε̂ (\(conditioning.r
            })
 book.say("""
     The denoising MSE on fresh images (\(rangeBatches) batches of 64 per range; the same images, t and noise \
-    for every model compared in 4.6). Chapter 3's t-blind UNet scored 0.080 / 0.028 / 0.014 / 0.0053 on \
-    these ranges (its README): compare the first column above, where the noise is faintest and knowing \
-    its exact level matters most.
+    for every model compared in 4.6). For scale, chapter 3's t-blind UNet (a smaller network without \
+    residual blocks) scored 0.080 / 0.028 / 0.014 / 0.0053 on these ranges (its README). 4.6 compares \
+    like with like: this same UNet told nothing, told t/T, and told the embedding.
     """)
 
 // MARK: - 4.6 The comparison (--ablate)

@@ -1,0 +1,8 @@
+// Runs chapter 5's exercise checks for `swift run progress`.
+import ExerciseChecks
+import Exercises05
+
+runChecksCommandLine(Chapter05Checks.all, Chapter05API(stableSoftmax: { try stableSoftmax($0) },
+                                                       attentionWeights: { try attentionWeights(q: $0, k: $1) },
+                                                       splitHeads: { try splitHeads($0, heads: $1) },
+                                                       mergeHeads: { try mergeHeads($0, heads: $1) }))

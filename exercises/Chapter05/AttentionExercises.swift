@@ -1,0 +1,51 @@
+// Chapter 5 exercises: the pieces of attention — a softmax that cannot overflow, one head's
+// attention weights, and splitting a sequence's features into heads and merging them back.
+// Replace each `throw NotAttempted()` with your code, then check with
+//   swift test --filter Chapter05
+// The library's versions are in Sources/NN/Attention.swift and Sources/Tensor/Ops/Composite.swift.
+
+import ExerciseSupport
+import NN
+import Tensor
+
+/// Exercise 5.1 — a numerically stable softmax.
+///
+/// ```
+/// softmax(x)_i = exp(x_i − m) / Σ_j exp(x_j − m),   m = max_j x_j
+/// ```
+/// Subtracting the maximum changes nothing mathematically (it cancels) but keeps every exp ≤ 1, so
+/// scores like [1000, 1001, 1002] — where exp overflows to ∞ and ∞/∞ is NaN — work too.
+/// Hint: `x.max()!`, `Foundation.exp` (or `Float.exp` via `import Foundation`).
+public func stableSoftmax(_ x: [Float]) throws -> [Float] {
+    throw NotAttempted()
+}
+
+/// Exercise 5.2 — one head's attention weights (Vaswani et al. 2017, eq. 1).
+///
+/// Queries `q` `[L, d]` and keys `k` `[S, d]`; return the `[L, S]` weights
+/// ```
+/// A = softmax(q·kᵀ / √d)        softmax over each row (the S keys)
+/// ```
+/// Row i says how much query i reads from each key. Hint: `q.matmul(k, transposeOther: true)`,
+/// multiply by a Float, `.softmax(axis: -1)`. Keep it differentiable (Tensor ops).
+public func attentionWeights(q: Tensor, k: Tensor) throws -> Tensor {
+    throw NotAttempted()
+}
+
+/// Exercise 5.3a — split the features of a sequence into heads.
+///
+/// `x` is `[B, L, h·dh]`: each token's features, the h heads' slices side by side. Return
+/// `[B·h, L, dh]`, head-major within each example: row block (b·h + j) holds head j of example b,
+/// i.e. result[b·h + j, l, e] = x[b, l, j·dh + e].
+/// Hint: reshape to [B, L, h, dh], permute to [B, h, L, dh], reshape to [B·h, L, dh].
+public func splitHeads(_ x: Tensor, heads: Int) throws -> Tensor {
+    throw NotAttempted()
+}
+
+/// Exercise 5.3b — merge heads back: the inverse of `splitHeads`.
+///
+/// `x` is `[B·h, L, dh]`; return `[B, L, h·dh]` with result[b, l, j·dh + e] = x[b·h + j, l, e].
+/// Hint: the three steps of 5.3a backwards.
+public func mergeHeads(_ x: Tensor, heads: Int) throws -> Tensor {
+    throw NotAttempted()
+}
