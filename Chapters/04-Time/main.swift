@@ -31,29 +31,22 @@ let options = ChapterOptions.parse(
         Flag("--sampling-steps", value: "N", help: "sampler steps (default 50; 10 with --quick)"),
     ])
 let started = Date()
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("04-time: \(message)\n".utf8))
-    exit(2)
-}
-func numberOr(_ flag: String, _ normal: Int, _ quick: Int) -> Int {
-    options.value(flag) == nil ? (options.quick ? quick : normal) : options.number(flag)
-}
 guard let conditioning = TimeConditioning(rawValue: options.value("--conditioning")!) else {
-    fail("unknown --conditioning '\(options.value("--conditioning")!)'; choose one of: "
+    options.fail("unknown --conditioning '\(options.value("--conditioning")!)'; choose one of: "
          + TimeConditioning.allCases.map(\.rawValue).joined(separator: ", "))
 }
 let size = 16
-let config = TimeConfig(conditioning: conditioning, channels: numberOr("--channels", 32, 8), size: size,
-                        steps: numberOr("--steps", 1500, 40), batch: numberOr("--batch", 64, 16),
+let config = TimeConfig(conditioning: conditioning, channels: options.count("--channels", 32, quick: 8), size: size,
+                        steps: options.count("--steps", 1500, quick: 40), batch: options.count("--batch", 64, quick: 16),
                         learningRate: options.number("--lr"), emaDecay: 0.999, seed: options.seed)
-let sampleCount = numberOr("--samples", 256, 16)
-guard config.channels > 0, config.channels % 8 == 0 else { fail("--channels must be a positive multiple of 8 (GroupNorm(8))") }
+let sampleCount = options.count("--samples", 256, quick: 16)
+guard config.channels > 0, config.channels % 8 == 0 else { options.fail("--channels must be a positive multiple of 8 (GroupNorm(8))") }
 guard config.steps > 0, config.batch > 0, config.learningRate > 0, sampleCount > 0 else {
-    fail("--steps, --batch, --lr and --samples must be positive")
+    options.fail("--steps, --batch, --lr and --samples must be positive")
 }
-let sampler = Sampler(eta: options.number("--eta"), steps: numberOr("--sampling-steps", 50, 10))
+let sampler = Sampler(eta: options.number("--eta"), steps: options.count("--sampling-steps", 50, quick: 10))
 guard sampler.eta >= 0, sampler.eta <= 1, sampler.steps >= 1, sampler.steps <= 1000 else {
-    fail("--eta must be in 0…1 and --sampling-steps in 1…1000")
+    options.fail("--eta must be in 0…1 and --sampling-steps in 1…1000")
 }
 /// The other sampler the chapter compares with: deterministic DDIM if the main one is ancestral, and vice versa.
 let otherSampler = sampler.eta > 0 ? Sampler(eta: 0, steps: options.quick ? 10 : 50) : Sampler(eta: 1, steps: options.quick ? 10 : 50)
@@ -155,13 +148,7 @@ if trained.fromCache {
         to \(trained.fileName).
         """)
 }
-let window = max(1, min(100, trained.losses.count / 10))
-let smoothed = runningMean(trained.losses, window: window)
-var lossPlot = Plot(title: "Training loss", xLabel: "step", yLabel: "loss (log scale)", width: 640, height: 400,
-                    logY: true, legend: .topRight)
-lossPlot.line("per step", y: trained.losses.map(Double.init), color: Color(180, 190, 215), thickness: 1)
-lossPlot.line("mean of last \(window)", y: smoothed, color: Color(30, 60, 160))
-try book.figure(lossPlot, name: "loss.png", caption: "The loss of every step (light) and its running mean over \(window) steps (dark)")
+let (smoothed, window) = try book.lossFigure(trained.losses)
 book.say("The running mean falls from \(fmt(smoothed[min(window, smoothed.count) - 1])) to \(fmt(smoothed.last!)).")
 
 // MARK: - 4.4 Samples

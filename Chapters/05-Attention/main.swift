@@ -31,26 +31,19 @@ let options = ChapterOptions.parse(
         Flag("--sampling-steps", value: "N", help: "ancestral sampler steps (default 50; 10 with --quick)"),
     ])
 let started = Date()
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("05-attention: \(message)\n".utf8))
-    exit(2)
-}
-func numberOr(_ flag: String, _ normal: Int, _ quick: Int) -> Int {
-    options.value(flag) == nil ? (options.quick ? quick : normal) : options.number(flag)
-}
-let config = AttentionConfig(mixing: .attention, channels: numberOr("--channels", 32, 8), heads: options.number("--heads"),
-                             steps: numberOr("--steps", 1500, 40), batch: numberOr("--batch", 64, 16),
+let config = AttentionConfig(mixing: .attention, channels: options.count("--channels", 32, quick: 8), heads: options.number("--heads"),
+                             steps: options.count("--steps", 1500, quick: 40), batch: options.count("--batch", 64, quick: 16),
                              learningRate: options.number("--lr"), emaDecay: 0.999, seed: options.seed)
-let sampleCount = numberOr("--samples", 256, 16)
-guard config.channels > 0, config.channels % 8 == 0 else { fail("--channels must be a positive multiple of 8 (GroupNorm(8))") }
+let sampleCount = options.count("--samples", 256, quick: 16)
+guard config.channels > 0, config.channels % 8 == 0 else { options.fail("--channels must be a positive multiple of 8 (GroupNorm(8))") }
 guard config.heads > 0, (2 * config.channels) % config.heads == 0 else {
-    fail("--heads \(config.heads) must divide the attention width 2c = \(2 * config.channels)")
+    options.fail("--heads \(config.heads) must divide the attention width 2c = \(2 * config.channels)")
 }
 guard config.steps > 0, config.batch > 0, config.learningRate > 0, sampleCount > 0 else {
-    fail("--steps, --batch, --lr and --samples must be positive")
+    options.fail("--steps, --batch, --lr and --samples must be positive")
 }
-let sampler = Sampler(eta: 1, steps: numberOr("--sampling-steps", 50, 10))
-guard sampler.steps >= 1, sampler.steps <= 1000 else { fail("--sampling-steps must be in 1…1000") }
+let sampler = Sampler(eta: 1, steps: options.count("--sampling-steps", 50, quick: 10))
+guard sampler.steps >= 1, sampler.steps <= 1000 else { options.fail("--sampling-steps must be in 1…1000") }
 let schedule = NoiseSchedule.linear()
 let size = 16
 let book = Notebook(directory: options.out, title: "Chapter 5: Attention")
@@ -141,12 +134,7 @@ if trained.fromCache {
         normalisation and residual, no looking elsewhere.
         """)
 }
-let window = max(1, min(100, trained.losses.count / 10))
-let smoothed = runningMean(trained.losses, window: window)
-var lossPlot = Plot(title: "Training loss", xLabel: "step", yLabel: "loss (log scale)", width: 640, height: 400, logY: true, legend: .topRight)
-lossPlot.line("per step", y: trained.losses.map(Double.init), color: Color(180, 190, 215), thickness: 1)
-lossPlot.line("mean of last \(window)", y: smoothed, color: Color(30, 60, 160))
-try book.figure(lossPlot, name: "loss.png", caption: "The loss of every step (light) and its running mean over \(window) steps (dark)")
+try book.lossFigure(trained.losses)
 
 // MARK: - 5.4 Samples
 

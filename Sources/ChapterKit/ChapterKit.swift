@@ -88,6 +88,18 @@ public struct ChapterOptions {
         return options
     }
 
+    /// Stops the chapter with exit status 2 and `message` (which should name the flag at fault).
+    public func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("\(chapter): \(message)\n".utf8))
+        exit(2)
+    }
+
+    /// An integer flag with a default that depends on `--quick`: the flag's value if given, else
+    /// `normal`, or `quick` in a quick run.
+    public func count(_ flag: String, _ normal: Int, quick: Int) -> Int {
+        value(flag) == nil ? (self.quick ? quick : normal) : number(flag)
+    }
+
     /// Parses a numeric chapter flag, or stops with a message naming it.
     public func number<T: LosslessStringConvertible>(_ flag: String, as: T.Type = T.self) -> T {
         guard let text = value(flag), let v = T(text) else {

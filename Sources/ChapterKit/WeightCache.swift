@@ -78,3 +78,19 @@ public func runningMean(_ values: [Float], window: Int) -> [Double] {
     }
     return out
 }
+
+extension Notebook {
+    /// The training-loss figure every training chapter shows: each step's loss (light) and its running
+    /// mean (dark) on a log scale, saved as `loss.png`. Returns the running mean and its window.
+    @discardableResult
+    public func lossFigure(_ losses: [Float], window maxWindow: Int = 100) throws -> (smoothed: [Double], window: Int) {
+        let window = Swift.max(1, Swift.min(maxWindow, losses.count / 10))
+        let smoothed = runningMean(losses, window: window)
+        var plot = Plot(title: "Training loss", xLabel: "step", yLabel: "loss (log scale)", width: 640, height: 400,
+                        logY: true, legend: .topRight)
+        plot.line("per step", y: losses.map(Double.init), color: Color(180, 190, 215), thickness: 1)
+        plot.line("mean of last \(window)", y: smoothed, color: Color(30, 60, 160))
+        try figure(plot, name: "loss.png", caption: "The loss of every step (light) and its running mean over \(window) steps (dark)")
+        return (smoothed, window)
+    }
+}
