@@ -19,7 +19,7 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-O"] + cpuFlags)]
 
 /// Chapters that have exercises: each has a learner module `ExercisesNN` (exercises/ChapterNN),
 /// its solutions `SolutionsNN` (solutions/ChapterNN) and a runner `checkNN` for `swift run progress`.
-let exerciseChapters = ["00", "01", "02", "03", "04", "05"]
+let exerciseChapters = ["00", "01", "02", "03", "04", "05", "06"]
 
 let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
     .target(name: "Exercises\(nn)", dependencies: ["Tensor", "NN", "ExerciseSupport"], path: "exercises/Chapter\(nn)"),
@@ -43,6 +43,7 @@ let package = Package(
         .executable(name: "03-unet", targets: ["03-unet"]),
         .executable(name: "04-time", targets: ["04-time"]),
         .executable(name: "05-attention", targets: ["05-attention"]),
+        .executable(name: "06-text", targets: ["06-text"]),
     ],
     targets: [
         .systemLibrary(
@@ -70,7 +71,9 @@ let package = Package(
                           path: "Chapters/04-Time", exclude: ["README.md", "figures"]),
         .executableTarget(name: "05-attention", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
                           path: "Chapters/05-Attention", exclude: ["README.md", "figures"]),
-        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "04-time", "05-attention", "Imaging", "Datasets"]),
+        .executableTarget(name: "06-text", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
+                          path: "Chapters/06-Text", exclude: ["README.md", "figures"]),
+        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "04-time", "05-attention", "06-text", "Imaging", "Datasets"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Imaging"]),
         .target(name: "ExerciseSupport"),
         .target(name: "ExerciseChecks", dependencies: ["ExerciseSupport", "Diffusion", "Tensor"]),

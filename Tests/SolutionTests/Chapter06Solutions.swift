@@ -1,0 +1,23 @@
+// The same checks as the learner's, run against solutions/: every solution must pass.
+
+import ExerciseChecks
+import Solutions06
+import Testing
+
+@Suite("Chapter06 solutions")
+struct Chapter06Solutions {
+    static let api = Chapter06API(
+        tokenize: { prompt, vocabulary, length in
+            do { return .tokens(try Solutions06.tokenize(prompt, vocabulary: vocabulary, length: length)) } catch let e as Solutions06.UnknownWord {
+                return .unknown(e.word)
+            }
+        },
+        crossAttention: { try Solutions06.crossAttention(pixels: $0, words: $1, wq: $2, wk: $3, wv: $4) },
+        guidedNoise: { try Solutions06.guidedNoise(conditional: $0, unconditional: $1, scale: $2) })
+
+    @Test(arguments: Chapter06Checks.all.map(\.id))
+    func check(_ id: String) {
+        let verdict = evaluate(Chapter06Checks.all.first { $0.id == id }!, Self.api)
+        #expect(verdict == .passed, "\(id): \(verdict)")
+    }
+}
