@@ -65,8 +65,8 @@ book.say("""
 
 book.section("4.1 The sinusoidal embedding of t")
 let embeddingDim = 32
-let shownT = Array(stride(from: 0, to: schedule.steps, by: 2))                      // 500 columns
-let table = sinusoidalEmbedding(shownT, dimension: embeddingDim)                    // [500, 32]
+let shownT = Array(0..<schedule.steps)                                              // one column per t
+let table = sinusoidalEmbedding(shownT, dimension: embeddingDim)                    // [1000, 32]
 /// Dimensions `dims` as an image: one band of 6 pixel rows per dimension, one column per shown t.
 func band(_ dims: Range<Int>) -> Image {
     let rowHeight = 6
@@ -83,7 +83,7 @@ try book.figure(ImageGrid(rows: [[band(0..<half)], [band(half..<embeddingDim)]],
                           rowLabels: ["sin, i = 0..15", "cos, i = 0..15"], columnLabels: ["t = 0 ... 999, left to right"],
                           title: "sinusoidal embedding, d = 32").render(),
                 name: "embedding.png",
-                caption: "The embedding as an image: one band per dimension (fast frequencies at the top of each half), one column per t (every 2nd); black −1, white +1")
+                caption: "The embedding as an image: one band per dimension (fast frequencies at the top of each half), one column per t = 0…999; black −1, white +1")
 let e = sinusoidalEmbedding([0, 1, 500, 999], dimension: embeddingDim)
 book.say("""
     Chapter 2 told its MLP t as one number, t/T. DDPM (Ho et al. 2020, Appendix B) borrows the Transformer's \
@@ -190,28 +190,101 @@ book.say("""
 
 book.section("4.5 Where the error is: loss per range of t")
 let rangeBatches = options.quick ? 1 : 8
-let rangeLoss = DDPMTrainer.lossByTimeRange(predictor, schedule: schedule, batches: rangeBatches, seed: options.seed &+ 45,
-                                            batch: shapesBatch(size: size, count: 64))
-book.table(headers: ["t in", "ᾱ_t from … to", "MSE of ε̂ (\(conditioning.rawValue))"],
+let rangeSeed = options.seed &+ 45
+/// The denoising MSE per range of t on the same fresh images, t and noise for every predictor.
+func lossByRange(_ p: @escaping NoisePredictor) -> [Double] {
+    DDPMTrainer.lossByTimeRange(p, schedule: schedule, batches: rangeBatches, seed: rangeSeed, batch: shapesBatch(size: size, count: 64))
+}
+let rangeLoss = lossByRange(predictor)
+// The same trained network told a wrong t: always the middle of the schedule, whatever the true t.
+let toldMiddle = schedule.steps / 2
+let rangeLossWrongT = lossByRange { x, t in predictor(x, [Int](repeating: toldMiddle, count: t.count)) }
+book.table(headers: ["t in", "ᾱ_t from … to", "MSE of ε̂ (\(conditioning.rawValue))", "same network, told t = \(toldMiddle) always"],
            rows: DDPMTrainer.standardRanges.enumerated().map { i, r in
                ["[\(r.lowerBound), \(r.upperBound))",
                 "\(fmt(Double(schedule.alphaBar[r.lowerBound]), 2)) … \(fmt(Double(schedule.alphaBar[r.upperBound - 1]), 2))",
-                fmt(rangeLoss[i])]
+                fmt(rangeLoss[i]), fmt(rangeLossWrongT[i])]
            })
+let wrongRatio = zip(rangeLossWrongT, rangeLoss).map { $0 / $1 }
+let wrongT = conditioning == .none
+    ? "This network is not told t, so telling it a wrong one changes nothing (right column)."
+    : "The right column tells the *trained* network t = \(toldMiddle) whatever the truth: its error grows "
+        + wrongRatio.map { fmt($0, 2) + "×" }.joined(separator: " / ")
+        + " — it has learnt to rely on t, most where t is far from \(toldMiddle). That shows the network uses t, "
+        + "not that it needs it: a network trained without t learns to read the noise level off x_t instead. 4.6 tests that fairly."
 book.say("""
     The denoising MSE on fresh images (\(rangeBatches) batches of 64 per range; the same images, t and noise \
-    for every model compared in 4.6). For scale, chapter 3's t-blind UNet (a smaller network without \
-    residual blocks) scored 0.080 / 0.028 / 0.014 / 0.0053 on these ranges (its README). 4.6 compares \
-    like with like: this same UNet told nothing, told t/T, and told the embedding.
+    for every column and for every model compared in 4.6). The error is largest where the noise is \
+    faintest: to predict a whisper of noise the network must know every edge of the image. For scale, \
+    chapter 3's t-blind UNet (plain conv blocks, no residuals) scored 0.080 / 0.028 / 0.014 / 0.0053 on \
+    these ranges (its README). \(wrongT)
     """)
 
-// MARK: - 4.6 The comparison (--ablate)
+// MARK: - 4.6 The comparison
 
-book.section("4.6 No t, t as a number, t embedded\(options.ablate ? "" : " (run with --ablate)")")
+book.section("4.6 No t, t as a number, t embedded")
+// First, cheaply: how much does x_t itself say about t? Neighbouring pixels of a Shapes image are
+// nearly equal (flat colour on black), while the noise is independent from pixel to pixel, so the
+// squared difference of neighbours measures the noise:
+//   v(x) = mean over channels, rows and neighbour pairs of (x[c, y, i+1] − x[c, y, i])²
+//   E[v(x_t)] = ᾱ_t·v₀ + 2·(1 − ᾱ_t),   v₀ = E[v(x₀)] on clean images
+// so 1 − ᾱ_t ≈ (v(x_t) − v₀) / (2 − v₀), and t̂ is the step whose 1 − ᾱ is nearest (exercise 4.4).
+/// v(x) for each image of `[B, C, H, W]` -> `[B]`.
+func roughness(_ x: Tensor) -> [Double] {
+    let (b, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    return (0..<b).map { n in
+        var sum = 0.0
+        for row in 0..<(c * h) {
+            let base = (n * c * h + row) * w
+            for i in 0..<(w - 1) { let d = Double(x.data[base + i + 1] - x.data[base + i]); sum += d * d }
+        }
+        return sum / Double(c * h * (w - 1))
+    }
+}
+var readRNG = RandomGenerator(seed: options.seed &+ 46)
+let readData = ShapesDataset(size: size, seed: 0)
+let readCount = options.quick ? 32 : 256
+let cleanRoughness = roughness(readData.batch(readCount, using: &readRNG).images).reduce(0, +) / Double(readCount)
+var readErrors: [Double] = [], blindErrors: [Double] = []
+let readRows = DDPMTrainer.standardRanges.map { range -> [String] in
+    let x0 = readData.batch(readCount, using: &readRNG).images
+    let t = (0..<readCount).map { _ in readRNG.int(in: range) }
+    let xt = schedule.addNoise(x0, t: t, noise: Tensor.randn(x0.shape, using: &readRNG))
+    let guesses = roughness(xt).map { v -> Int in
+        let variance = Float(Swift.min(1, Swift.max(0, (v - cleanRoughness) / (2 - cleanRoughness))))  // 1 − ᾱ̂
+        return schedule.alphaBar.indices.min { Swift.abs(1 - schedule.alphaBar[$0] - variance) < Swift.abs(1 - schedule.alphaBar[$1] - variance) }!
+    }
+    let errors = zip(guesses, t).map { Double(Swift.abs($0 - $1)) }.sorted()
+    readErrors.append(errors.reduce(0, +) / Double(readCount))
+    blindErrors.append(t.map { Double(Swift.abs($0 - (range.lowerBound + range.upperBound) / 2)) }.reduce(0, +) / Double(readCount))
+    return ["[\(range.lowerBound), \(range.upperBound))", fmt(readErrors.last!), fmt(errors[errors.count / 2]),
+            fmt(errors[errors.count * 9 / 10]), fmt(blindErrors.last!)]
+}
+book.table(headers: ["true t in", "mean |t̂ − t|", "median", "90th percentile", "guessing the middle of the range"], rows: readRows)
+let readWins = DDPMTrainer.standardRanges.indices.filter { readErrors[$0] < blindErrors[$0] }
+    .map { "[\(DDPMTrainer.standardRanges[$0].lowerBound), \(DDPMTrainer.standardRanges[$0].upperBound))" }
+book.say("""
+    Before the fair comparison, a cheap one: can t be read off x_t without being told? A Shapes image \
+    is flat colour on black, so neighbouring pixels are nearly equal, while the noise is independent \
+    from pixel to pixel. The mean squared difference of horizontal neighbours, v(x_t), is therefore \
+    ≈ ᾱ_t·v₀ + 2(1 − ᾱ_t), with v₀ = \(fmt(cleanRoughness)) measured on \(readCount) clean images; solving for \
+    1 − ᾱ_t and taking the step with the nearest ᾱ gives t̂ — a few lines, no network, no training \
+    (exercise 4.4). On \(readCount) noisy images per range, t̂ beats guessing the middle of the range in \
+    \(readWins.isEmpty ? "no range" : readWins.joined(separator: ", ")). It is sharp where 1 − ᾱ_t changes fast from \
+    step to step and loose where it changes slowly and many steps look alike — at the top of the \
+    schedule that hardly matters, since there ε̂ ≈ x_t is nearly right whatever t is. A UNet can learn \
+    at least this much from x_t, which is why recent work finds denoisers often degrade gracefully \
+    without t (Sun et al. 2025, "Is noise conditioning necessary for \
+    denoising generative models?").
+    """)
+
 if options.ablate {
     let seeds: [UInt64] = [options.seed, options.seed + 1, options.seed + 2]
-    var rows: [[String]] = []
+    var quality: [[String]] = [], lossRows: [[String]] = []
     var curves: [(TimeConditioning, [Double])] = []
+    var meanValidity: [TimeConditioning: (Double, Double)] = [:]
+    var gallery: [[Image?]] = []
+    var rejected: [TimeConditioning: [ShapeRejection: Int]] = [:]
     for kind in TimeConditioning.allCases {
         var validity: [Double] = [], coverage: [Double] = [], validityOther: [Double] = [], coverageOther: [Double] = []
         var ranges: [[Double]] = []
@@ -219,25 +292,33 @@ if options.ablate {
             var c = config
             c.conditioning = kind
             c.seed = s
-            let (m, _) = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
-            let a = ShapesMetrics(measure(m.predictor, sampler, count: sampleCount, seed: s &+ 44).verdicts)
+            let (m, _) = try trainOrLoad(c, directory: options.out, retrain: options.retrain && !(kind == conditioning && s == options.seed))
+            let first = measure(m.predictor, sampler, count: sampleCount, seed: s &+ 44)
+            let a = ShapesMetrics(first.verdicts)
             let b = ShapesMetrics(measure(m.predictor, otherSampler, count: sampleCount, seed: s &+ 44).verdicts)
+            rejected[kind, default: [:]].merge(a.rejections, uniquingKeysWith: +)
             validity.append(a.validity * 100); coverage.append(Double(a.combinationsSeen))
             validityOther.append(b.validity * 100); coverageOther.append(Double(b.combinationsSeen))
-            ranges.append(DDPMTrainer.lossByTimeRange(m.predictor, schedule: schedule, batches: rangeBatches, seed: options.seed &+ 45,
-                                                      batch: shapesBatch(size: size, count: 64)))
-            print("  t: \(kind.rawValue), seed \(s): valid \(fmt(a.validity * 100)) % / \(fmt(b.validity * 100)) %")
+            ranges.append(lossByRange(m.predictor))
+            if s == options.seed {
+                gallery.append((0..<Swift.min(10, sampleCount)).map { i in
+                    captioned(shapeImage(i, of: first.samples), first.verdicts[i].combination?.caption ?? first.verdicts[i].description)
+                })
+            }
+            print("  t: \(kind.rawValue), seed \(s): valid \(fmt(a.validity * 100)) % (\(sampler)), \(fmt(b.validity * 100)) % (\(otherSampler))")
         }
         let meanRanges = (0..<4).map { i in ranges.map { $0[i] }.reduce(0, +) / Double(ranges.count) }
         curves.append((kind, meanRanges))
-        rows.append([kind.rawValue, meanAndSD(validity), meanAndSD(coverage), meanAndSD(validityOther), meanAndSD(coverageOther)]
-                    + (0..<4).map { i in meanAndSD(ranges.map { $0[i] }) })
+        meanValidity[kind] = (validity.reduce(0, +) / 3, validityOther.reduce(0, +) / 3)
+        quality.append([kind.rawValue, meanAndSD(validity), meanAndSD(coverage), meanAndSD(validityOther), meanAndSD(coverageOther)])
+        lossRows.append([kind.rawValue] + (0..<4).map { i in meanAndSD(ranges.map { $0[i] }) })
     }
-    book.table(headers: ["told t as (3 seeds)", "valid % (\(sampler.eta == 1 ? "ancestral" : "DDIM"))", "combinations",
-                         "valid % (\(otherSampler.eta == 1 ? "ancestral" : "DDIM"))", "combinations"]
-                   + DDPMTrainer.standardRanges.map { "MSE t∈[\($0.lowerBound),\($0.upperBound))" }, rows: rows)
-    var rangePlot = Plot(title: "Denoising loss per range of t", xLabel: "t (middle of the range)", yLabel: "MSE of ε̂ (log scale)",
-                         width: 640, height: 400, logY: true, legend: .topRight)
+    book.table(headers: ["told t as (3 seeds)", "valid %, \(sampler)", "combinations /162", "valid %, \(otherSampler)", "combinations /162"],
+               rows: quality)
+    book.table(headers: ["told t as (3 seeds)"] + DDPMTrainer.standardRanges.map { "MSE t∈[\($0.lowerBound),\($0.upperBound))" },
+               rows: lossRows)
+    var rangePlot = Plot(title: "Denoising loss per range of t (3 seeds)", xLabel: "t (middle of the range)",
+                         yLabel: "MSE of eps-hat (log scale)", width: 640, height: 400, logY: true, legend: .topRight)
     let middles = DDPMTrainer.standardRanges.map { Double($0.lowerBound + $0.upperBound) / 2 }
     let colors = [Color(200, 60, 40), Color(220, 160, 30), Color(30, 80, 180)]
     for (i, (kind, values)) in curves.enumerated() {
@@ -245,17 +326,36 @@ if options.ablate {
         rangePlot.scatter("", x: middles, y: values, color: colors[i], radius: 3)
     }
     try book.figure(rangePlot, name: "comparison.png", caption: "Loss per range of t, mean of 3 seeds, for the three ways of telling t")
-    let gap = curves.map { $0.1[0] }
+    try book.figure(ImageGrid(rows: gallery, scale: 1, padding: 4, rowLabels: TimeConditioning.allCases.map { "t: \($0.rawValue)" }).render(),
+                    name: "comparison-samples.png",
+                    caption: "The first 10 samples (\(sampler)) of each seed-\(options.seed) model, with the checker's verdicts")
+    let gaps = (0..<4).map { i in curves[0].1[i] / curves[2].1[i] }
+    let scalarGaps = (0..<4).map { i in curves[1].1[i] / curves[2].1[i] }
+    func ratios(_ r: [Double]) -> String { r.map { fmt($0, 3) + "×" }.joined(separator: " / ") }
+    func share(_ kind: TimeConditioning, _ which: KeyPath<(Double, Double), Double>) -> String { fmt(meanValidity[kind]![keyPath: which]) + " %" }
+    let rejectionLines = TimeConditioning.allCases.map { kind in
+        "\(kind.rawValue): " + (rejected[kind] ?? [:]).sorted { $0.value > $1.value }.map { "\($0.key.words) \($0.value)" }.joined(separator: ", ")
+    }
     book.say("""
-        All trained with the same budget (\(config.steps) steps, batch \(config.batch)) and seeds \
-        \(seeds.map(String.init).joined(separator: ", ")); each sampled \(sampleCount) times by both samplers from the \
-        same seeds. At t < 100 the MSE is \(fmt(gap[0])) without t, \(fmt(gap[1])) with t/T and \(fmt(gap[2])) with \
-        the embedding.
+        All nine trained with the same budget (\(config.steps) steps, batch \(config.batch), seeds \
+        \(seeds.map(String.init).joined(separator: ", "))); each sampled \(sampleCount) times by both samplers from the \
+        same x_T, and scored on the same images, t and noise for the loss. Rejected samples, \(sampler), all \
+        three seeds together — \(rejectionLines.joined(separator: "; ")).
+
+        Without t the loss is \(ratios(gaps)) the embedding's in the four ranges of t; with t/T it is \
+        \(ratios(scalarGaps)). That is the graceful degradation Sun et al. (2025) report: a network not told t \
+        still denoises nearly as well. The samples are another matter: by \(sampler) the valid share goes \
+        from \(share(.none, \.0)) without t to \(share(.scalar, \.0)) with t/T and \(share(.sinusoidal, \.0)) with the \
+        embedding; by \(otherSampler) from \(share(.none, \.1)) to \(share(.scalar, \.1)) and \(share(.sinusoidal, \.1)). \
+        Sampling chains a few dozen denoising steps, each fed the last one's output — an x_t that is no \
+        longer exactly the forward process's — and a small misjudgement of the noise level at each step \
+        compounds.
         """)
 } else {
     book.say("""
-        `--ablate` trains the same UNet told nothing, told t/T and told the sinusoidal embedding (3 seeds each, \
-        cached) and compares validity and coverage under both samplers and the loss per range of t.
+        `--ablate` runs the fair comparison: the same UNet trained with the same budget told nothing, told \
+        t/T and told the sinusoidal embedding (3 seeds each, weights cached), compared on validity and \
+        coverage under both samplers and on the loss per range of t.
         """)
 }
 

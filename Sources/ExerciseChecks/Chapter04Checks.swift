@@ -1,6 +1,6 @@
 // Checks for chapter 4's exercises: the embedding against the library's `sinusoidalEmbedding`
-// (Sources/Diffusion/TimeEmbedding.swift), the scale-and-shift against the formula computed element
-// by element, the loss bookkeeping against a loop over the examples.
+// (Sources/Diffusion/TimeEmbedding.swift), the scale-and-shift element by element and inside the
+// library's `ResBlock`, the loss bookkeeping and the noise-level reading against loops over the data.
 
 import Diffusion
 import NN
@@ -10,11 +10,14 @@ public struct Chapter04API {
     public var sinusoidalEmbedding: ([Int], Int) throws -> Tensor
     public var injectTime: (Tensor, Tensor) throws -> Tensor
     public var meanLossByRange: ([Float], [Int], [Range<Int>]) throws -> [Double?]
+    public var noiseVariance: (Tensor, Double) throws -> [Double]
 
     public init(sinusoidalEmbedding: @escaping ([Int], Int) throws -> Tensor,
                 injectTime: @escaping (Tensor, Tensor) throws -> Tensor,
-                meanLossByRange: @escaping ([Float], [Int], [Range<Int>]) throws -> [Double?]) {
-        self.sinusoidalEmbedding = sinusoidalEmbedding; self.injectTime = injectTime; self.meanLossByRange = meanLossByRange
+                meanLossByRange: @escaping ([Float], [Int], [Range<Int>]) throws -> [Double?],
+                noiseVariance: @escaping (Tensor, Double) throws -> [Double]) {
+        self.sinusoidalEmbedding = sinusoidalEmbedding; self.injectTime = injectTime
+        self.meanLossByRange = meanLossByRange; self.noiseVariance = noiseVariance
     }
 }
 
@@ -34,6 +37,7 @@ public enum Chapter04Checks {
         },
         Check("injectTime", file: file, hint: "(1 + s)·h + b, s = first C columns, b = last C, each broadcast over H and W") { api in
             var rng = RandomGenerator(seed: 402)
+            // 1. Element by element, on a tiny input.
             let (b, c, hw) = (2, 3, 4)
             let h = Tensor.randn([b, c, 2, 2], using: &rng), scaleShift = Tensor.randn([b, 2 * c], using: &rng)
             var expected = [Float](repeating: 0, count: h.count)
@@ -52,6 +56,16 @@ public enum Chapter04Checks {
                 throw WrongAnswer("the gradient reaching h", expected: "a gradient", actual: "none",
                                   hint: "use Tensor ops (reshaped, split, *, +), not .data")
             }
+            // 2. Inside the library's residual block: rebuilt around injectTime, it must give ResBlock's output.
+            let block = ResBlock(4, 4, embeddingDim: 6, groups: 2, using: &rng)
+            for p in [block.conv2.weight, block.conv2.bias!, block.embedding!.weight, block.embedding!.bias!] {
+                p.data = Tensor.randn(p.shape, using: &rng).data.map { 0.3 * $0 }  // they start at 0; make them matter
+            }
+            let x = Tensor.randn([2, 4, 3, 5], using: &rng), emb = Tensor.randn([2, 6], using: &rng)
+            let normalized = block.norm2(block.conv1(block.norm1(x).silu()))            // [2, 4, 3, 5]
+            let mine = try api.injectTime(normalized, block.embedding!(emb.silu()))      // scaleShift [2, 8]
+            try expectClose(block.conv2(mine.silu()) + x, block(x, emb), "ResBlock(4 → 4) rebuilt around injectTime, x [2, 4, 3, 5]",
+                            hint: "h is [B, C, H, W] with H ≠ W here; reshape the scales and shifts to [B, C, 1, 1] so they broadcast over H and W")
         },
         Check("meanLossByRange", file: file, hint: "for each range, average the losses whose t is in it; nil for an empty range") { api in
             var rng = RandomGenerator(seed: 403)
@@ -77,6 +91,49 @@ public enum Chapter04Checks {
                 throw WrongAnswer("meanLossByRange over \(n) examples with t in 0..<600",
                                   expected: "\(expected)", actual: "\(actual)",
                                   hint: "a range is half-open (contains lowerBound, not upperBound); [600, 1000) holds no example here, so nil")
+            }
+        },
+        Check("noiseVariance", file: file, hint: "v = mean of (x[c, y, i+1] − x[c, y, i])² over c, y and the W − 1 pairs of a row; return (v − v₀)/(2 − v₀) clipped to 0…1") { api in
+            var rng = RandomGenerator(seed: 404)
+            // Flat images (a bright block in one channel, on −1) noised at known steps of the linear schedule; H ≠ W.
+            let (b, c, h, w) = (5, 3, 12, 16)
+            var clean = [Float](repeating: -1, count: b * c * h * w)
+            for n in 0..<b {
+                let top = rng.int(in: 0..<6), left = rng.int(in: 0..<9), ch = rng.int(in: 0..<c)
+                for y in top..<(top + 5) { for i in left..<(left + 6) { clean[((n * c + ch) * h + y) * w + i] = 1 } }
+            }
+            let x0 = Tensor(clean, shape: [b, c, h, w])
+            /// v of each image: the mean squared difference of horizontal neighbours, by a plain loop.
+            func roughness(_ x: Tensor) -> [Double] {
+                (0..<x.shape[0]).map { n in
+                    var sum = 0.0, pairs = 0
+                    for ch in 0..<c {
+                        for y in 0..<h {
+                            for i in 0..<(w - 1) {
+                                let base = ((n * c + ch) * h + y) * w + i
+                                let d = Double(x.data[base + 1]) - Double(x.data[base])
+                                sum += d * d; pairs += 1
+                            }
+                        }
+                    }
+                    return sum / Double(pairs)
+                }
+            }
+            let v0 = roughness(x0).reduce(0, +) / Double(b)  // these clean images' own roughness
+            let schedule = NoiseSchedule.linear()
+            let t = [0, 100, 300, 600, 999]
+            let xt = schedule.addNoise(x0, t: t, noise: Tensor.randn(x0.shape, using: &rng))
+            // A last image of louder noise (standard deviation 1.5) than any step makes: the clip at 1.
+            let all = Tensor.concat([xt, Tensor.randn([1, c, h, w], using: &rng) * 1.5], axis: 0)  // [6, 3, 12, 16]
+            let expected = roughness(all).map { Swift.min(1, Swift.max(0, ($0 - v0) / (2 - v0))) }
+            let actual = try api.noiseVariance(all, v0)
+            let close = actual.count == expected.count && zip(actual, expected).allSatisfy { Swift.abs($0 - $1) <= 1e-5 }
+            guard close else {
+                func show(_ v: [Double]) -> String { "[" + v.map { String(format: "%.5f", $0) }.joined(separator: ", ") + "]" }
+                throw WrongAnswer("noiseVariance of 6 images [6, 3, 12, 16] (steps \(t), then one louder than any step), v₀ = \(String(format: "%.5f", v0))",
+                                  expected: show(expected), actual: show(actual),
+                                  hint: "neighbours along W (one index apart), not H; the mean divides by C·H·(W − 1); clip to 0…1. "
+                                      + "For comparison, the true 1 − ᾱ_t of the first five is \(show(t.map { 1 - Double(schedule.alphaBar[$0]) }))")
             }
         },
     ]

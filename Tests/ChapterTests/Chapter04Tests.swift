@@ -16,13 +16,14 @@ struct Chapter04Tests {
         let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
         let headings = report.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { String($0.dropFirst(3).prefix(4)) }
         #expect(headings == ["4.1 ", "4.2 ", "4.3 ", "4.4 ", "4.5 ", "4.6 "], "headings: \(headings)")
-        for phrase in ["ω_i = 10000", "AdaGN", "combinations", "MSE of ε̂", "told t as (3 seeds)", "ancestral", "DDIM (η = 0)"] {
+        for phrase in ["ω_i = 10000", "AdaGN", "combinations", "MSE of ε̂", "told t = 500 always", "guessing the middle of the range", "Sun et al. 2025",
+                       "told t as (3 seeds)", "ancestral", "DDIM (η = 0)"] {
             #expect(report.contains(phrase), "report.md should mention \(phrase)")
         }
         let regex = try NSRegularExpression(pattern: #"!\[[^\]]*\]\(([^)]+)\)"#)
         let links = regex.matches(in: report, range: NSRange(report.startIndex..., in: report))
             .map { String(report[Range($0.range(at: 1), in: report)!]) }
-        #expect(links == ["embedding.png", "loss.png", "samples.png", "comparison.png"], "links: \(links)")
+        #expect(links == ["embedding.png", "loss.png", "samples.png", "comparison.png", "comparison-samples.png"], "links: \(links)")
         for name in links {
             let image = try Image.readPNG(dir + "/" + name)
             #expect(image.width > 100 && image.height > 100, "\(name): \(image.width)×\(image.height)")

@@ -7,7 +7,8 @@ import Testing
 let chapter04 = Chapter04API(
     sinusoidalEmbedding: { try Exercises04.sinusoidalEmbedding($0, dimension: $1) },
     injectTime: { try Exercises04.injectTime($0, scaleShift: $1) },
-    meanLossByRange: { try Exercises04.meanLossByRange(losses: $0, t: $1, ranges: $2) })
+    meanLossByRange: { try Exercises04.meanLossByRange(losses: $0, t: $1, ranges: $2) },
+    noiseVariance: { try Exercises04.noiseVariance($0, cleanRoughness: $1) })
 
 /// Runs chapter 4's check `id` against the learner's code and prints the verdict (in the child process).
 func runChapter04(_ id: String) { print(evaluate(Chapter04Checks.all.first { $0.id == id }!, chapter04).line) }
@@ -36,8 +37,15 @@ struct Chapter04Exercises {
         try grade(r, id: "meanLossByRange", hint: hint04("meanLossByRange"))
     }
 
+    @Test("4.4 noiseVariance") func noiseVariance() async throws {
+        let r = await #expect(processExitsWith: .success, observing: [\.standardOutputContent, \.standardErrorContent], crashComment) {
+            runChapter04("noiseVariance")
+        }
+        try grade(r, id: "noiseVariance", hint: hint04("noiseVariance"))
+    }
+
     @Test("every check has a test here")
     func allCovered() {
-        #expect(Chapter04Checks.all.map(\.id) == ["sinusoidalEmbedding", "injectTime", "meanLossByRange"])
+        #expect(Chapter04Checks.all.map(\.id) == ["sinusoidalEmbedding", "injectTime", "meanLossByRange", "noiseVariance"])
     }
 }

@@ -9,7 +9,8 @@ struct Chapter04Solutions {
     static let api = Chapter04API(
         sinusoidalEmbedding: { try Solutions04.sinusoidalEmbedding($0, dimension: $1) },
         injectTime: { try Solutions04.injectTime($0, scaleShift: $1) },
-        meanLossByRange: { try Solutions04.meanLossByRange(losses: $0, t: $1, ranges: $2) })
+        meanLossByRange: { try Solutions04.meanLossByRange(losses: $0, t: $1, ranges: $2) },
+        noiseVariance: { try Solutions04.noiseVariance($0, cleanRoughness: $1) })
 
     @Test(arguments: Chapter04Checks.all.map(\.id))
     func check(_ id: String) {

@@ -1,8 +1,9 @@
 // Chapter 4 exercises: the sinusoidal time embedding, injecting it into a block as a scale and a
-// shift, and the bookkeeping behind the chapter's comparison. Replace each `throw NotAttempted()`
-// with your code, then check with
+// shift, the bookkeeping behind the chapter's comparison, and reading the noise level off x_t
+// without being told t. Replace each `throw NotAttempted()` with your code, then check with
 //   swift test --filter Chapter04
-// The library's versions are in Sources/Diffusion/TimeEmbedding.swift and Training.swift — try first.
+// The library's versions are in Sources/Diffusion/TimeEmbedding.swift and Training.swift, and
+// Chapters/04-Time/main.swift (section 4.6) reads the noise level — try before you look.
 
 import ExerciseSupport
 import NN
@@ -41,5 +42,25 @@ public func injectTime(_ h: Tensor, scaleShift: Tensor) throws -> Tensor {
 /// or `nil` if none does. A model told t should win most where the noise is faintest.
 /// Hint: sum in Double.
 public func meanLossByRange(losses: [Float], t: [Int], ranges: [Range<Int>]) throws -> [Double?] {
+    throw NotAttempted()
+}
+
+/// Exercise 4.4 — read the noise level off x_t without being told t (the cheap comparison of 4.6).
+///
+/// A Shapes image is flat colour on black, so neighbouring pixels are nearly equal; the noise is
+/// independent from pixel to pixel. The mean squared difference of horizontal neighbours
+/// ```
+/// v(x) = mean over c, y and i = 0 … W−2 of (x[c, y, i+1] − x[c, y, i])²
+/// E[v(x_t)] = ᾱ_t·v₀ + 2·(1 − ᾱ_t)            v₀ = v of clean images, on average
+/// ```
+/// therefore measures the noise. For each image of `xt` (`[B, C, H, W]`) return the estimated
+/// noise variance
+/// ```
+/// 1 − ᾱ̂ = (v(x_t) − v₀) / (2 − v₀),   clipped to 0…1
+/// ```
+/// Hint: image b's values are `xt.data[b·C·H·W ..< (b+1)·C·H·W]`, row by row, W values to a row;
+/// neighbours along W are one index apart. A row has W − 1 neighbour pairs, and H ≠ W in the check.
+/// Sum in Double.
+public func noiseVariance(_ xt: Tensor, cleanRoughness v0: Double) throws -> [Double] {
     throw NotAttempted()
 }

@@ -30,3 +30,20 @@ public func meanLossByRange(losses: [Float], t: [Int], ranges: [Range<Int>]) thr
         return inside.isEmpty ? nil : inside.reduce(0, +) / Double(inside.count)
     }
 }
+
+/// Exercise 4.4: v = mean squared difference of horizontal neighbours; (v − v₀)/(2 − v₀) clipped to 0…1.
+public func noiseVariance(_ xt: Tensor, cleanRoughness v0: Double) throws -> [Double] {
+    let (b, c, h, w) = (xt.shape[0], xt.shape[1], xt.shape[2], xt.shape[3])
+    return (0..<b).map { n in
+        var sum = 0.0
+        for row in 0..<(c * h) {  // every row of every channel of image n
+            let start = (n * c * h + row) * w
+            for i in 0..<(w - 1) {
+                let d = Double(xt.data[start + i + 1]) - Double(xt.data[start + i])
+                sum += d * d
+            }
+        }
+        let v = sum / Double(c * h * (w - 1))
+        return Swift.min(1, Swift.max(0, (v - v0) / (2 - v0)))
+    }
+}

@@ -4,4 +4,5 @@ import Exercises04
 
 runChecksCommandLine(Chapter04Checks.all, Chapter04API(sinusoidalEmbedding: { try sinusoidalEmbedding($0, dimension: $1) },
                                                        injectTime: { try injectTime($0, scaleShift: $1) },
-                                                       meanLossByRange: { try meanLossByRange(losses: $0, t: $1, ranges: $2) }))
+                                                       meanLossByRange: { try meanLossByRange(losses: $0, t: $1, ranges: $2) },
+                                                       noiseVariance: { try noiseVariance($0, cleanRoughness: $1) }))
