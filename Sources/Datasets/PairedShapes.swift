@@ -134,6 +134,10 @@ public struct PairMetrics: Sendable, CustomStringConvertible {
     public let colorsSeen: Int
     /// Distinct left and right single shapes (colour × kind × row, of 54 each).
     public let leftSeen: Int, rightSeen: Int
+    /// Total variation distance from uniform of the left shapes' mix and of the right shapes' mix (54
+    /// each, among valid pairs), averaged: ½ Σ_k |p̂_k − 1/54|. A model that favours some colours,
+    /// kinds or rows scores high; compare with `expectedTV` (a perfect sampler's score at this n).
+    public let totalVariation: Double
 
     public init(_ descriptions: [PairDescription]) {
         count = descriptions.count
@@ -145,7 +149,20 @@ public struct PairMetrics: Sendable, CustomStringConvertible {
         let valid = descriptions.filter(\.isValid)
         leftSeen = Set(valid.compactMap(\.left.combination)).count
         rightSeen = Set(valid.compactMap(\.right.combination)).count
+        func tv(_ shapes: [ShapeCombination]) -> Double {
+            guard !shapes.isEmpty else { return 1 }
+            var histogram: [ShapeCombination: Int] = [:]
+            for s in shapes { histogram[s, default: 0] += 1 }
+            let u = 1 / 54.0, n = Double(shapes.count)
+            // Combinations never drawn contribute |0 − 1/54| each.
+            let seen = histogram.values.reduce(0) { $0 + abs(Double($1) / n - u) }
+            return (seen + Double(54 - histogram.count) * u) / 2
+        }
+        totalVariation = (tv(valid.compactMap(\.left.combination)) + tv(valid.compactMap(\.right.combination))) / 2
     }
+
+    /// The `totalVariation` a perfect sampler scores on average with `validCount` valid pairs.
+    public var expectedTV: Double { ShapesMetrics.expectedTV(samples: validCount, categories: 54) }
 
     public var validity: Double { count == 0 ? 0 : Double(validCount) / Double(count) }
     /// Of the valid pairs, the share whose colours agree.
@@ -153,6 +170,7 @@ public struct PairMetrics: Sendable, CustomStringConvertible {
 
     public var description: String {
         "valid \(Int((validity * 1000).rounded()) / 10) % (\(validCount)/\(count)) · same colour \(ruleKeptCount)/\(validCount) · "
-            + "pairs \(pairsSeen)/486 · colours \(colorsSeen)/6 · left shapes \(leftSeen)/54 · right shapes \(rightSeen)/54"
+            + "pairs \(pairsSeen)/486 · colours \(colorsSeen)/6 · left shapes \(leftSeen)/54 · right shapes \(rightSeen)/54 · "
+            + "TV \(Double(Int((totalVariation * 100).rounded())) / 100) (floor \(Double(Int((expectedTV * 100).rounded())) / 100))"
     }
 }

@@ -77,3 +77,51 @@ public struct PointwiseMLP: Layer {
         return h + o.permuted([0, 2, 1]).reshaped([b, c, height, width])
     }
 }
+
+/// The control at *exactly* attention's size: attention with the looking-elsewhere taken out.
+/// The same GroupNorm and the same four C×C maps W_Q, W_K, W_V, W_O (held, and named, as in
+/// `SpatialSelfAttention`, so the parameter count is identical and a seed gives the same initial
+/// weights), the same residual — but each position attends only to itself. A softmax over one key
+/// is always 1, which would leave W_Q and W_K with nothing to do, so the position's own score goes
+/// through a sigmoid instead and gates its value, per head:
+/// ```
+/// X = GN(h) as a sequence                 [B, C, H, W] -> [B, H·W, C]
+/// q, k, v = X·W_Q, X·W_K, X·W_V           per head, width d = C/heads
+/// g = σ(q·k / √d)                         one number per position and head: its own score
+/// out = h + Concat_heads(g·v)·W_O         W_O starts at 0: a fresh block is the identity
+/// ```
+/// Content-dependent and nonlinear like attention, trained in every weight, but position i's output
+/// depends on position i alone (GroupNorm's statistics apart, which attention shares). Whatever a
+/// network with attention does better than one with this block, it does by mixing positions.
+public struct PositionwiseMixer: Layer {
+    public let norm: GroupNorm
+    public let attention: MultiHeadAttention
+
+    public init(channels: Int, heads: Int, groups: Int = 8, using rng: inout RandomGenerator) {
+        norm = GroupNorm(groups: groups, channels: channels)
+        attention = MultiHeadAttention(dim: channels, heads: heads, using: &rng)
+        for p in [attention.output.weight, attention.output.bias!] { p.data = [Float](repeating: 0, count: p.count) }
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] { scoped("norm", norm) + scoped("attention", attention) }
+
+    public func callAsFunction(_ h: Tensor) -> Tensor {
+        guard h.rank == 4, h.shape[1] == norm.weight.count else {
+            fatalError("PositionwiseMixer: expected [B, \(norm.weight.count), H, W], got \(h.shape)")
+        }
+        let b = h.shape[0], c = h.shape[1], height = h.shape[2], width = h.shape[3]
+        let tokens = norm(h).reshaped([b, c, height * width]).permuted([0, 2, 1])   // [B, C, H, W] -> [B, H·W, C]
+        let o = mix(tokens)                                                            // [B, H·W, C]
+        return h + o.permuted([0, 2, 1]).reshaped([b, c, height, width])               // [B, H·W, C] -> [B, C, H, W]
+    }
+
+    /// The block without its norm and residual: tokens `[B, L, C]` -> `[B, L, C]`, each token on its own.
+    public func mix(_ tokens: Tensor) -> Tensor {
+        let b = tokens.shape[0], l = tokens.shape[1], c = tokens.shape[2], heads = attention.heads, d = c / heads
+        let q = attention.query(tokens).reshaped([b, l, heads, d])                     // [B, L, C] -> [B, L, h, d]
+        let k = attention.key(tokens).reshaped([b, l, heads, d])
+        let v = attention.value(tokens).reshaped([b, l, heads, d])
+        let gate = ((q * k).sum(axes: [3], keepDims: true) * (1 / Float(d).squareRoot())).sigmoid()  // [B, L, h, 1]
+        return attention.output((gate * v).reshaped([b, l, c]))                       // [B, L, h, d] -> [B, L, C]
+    }
+}

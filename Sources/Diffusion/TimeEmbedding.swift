@@ -47,8 +47,10 @@ public enum PositionMixing: String, CaseIterable, Sendable {
     case none
     /// Self-attention over the positions (`SpatialSelfAttention`).
     case attention
-    /// The control: a per-position MLP of the same size (`PointwiseMLP`).
+    /// A control: a per-position MLP of (almost) the same size (`PointwiseMLP`).
     case pointwise
+    /// The control at exactly attention's size: its Q, K, V, O maps, each position on its own (`PositionwiseMixer`).
+    case positionwise
 }
 
 /// How a network is told t.
@@ -144,7 +146,7 @@ public struct ResBlock: Module {
 /// With base width c and a 16×16 input (E = 4c, the embedding width):
 /// ```
 ///  t ──> TimeEmbedding ──> emb [B, E] ──> every ResBlock
-///  x_t [B, 3, 16, 16] ── stem 3×3 ──> [B, c, 16, 16]
+///  x_t [B, 3, 16, 16] ── stem 3×3 ──> [B, c, 16, 16]      (chapter 6: ⊕ x, y coordinates, [B, 5, 16, 16])
 ///  down1  ResBlock(c → c)       [B, c, 16, 16]  ───────────── skip s1 ───────────┐
 ///  avgPool                      [B, c, 8, 8]                                     │
 ///  down2  ResBlock(c → 2c) (+attn) [B, 2c, 8, 8] ────── skip s2 ───────┐         │
@@ -165,23 +167,30 @@ public struct TimeUNet: Module {
     public let stem: Conv2d
     public let down1: ResBlock, down2: ResBlock, middle: ResBlock, up2: ResBlock, up1: ResBlock
     public let mixing: PositionMixing
-    /// After down2 (8×8), middle (4×4) and up2 (8×8): `SpatialSelfAttention`, `PointwiseMLP` or nothing.
+    /// After down2 (8×8), middle (4×4) and up2 (8×8): `SpatialSelfAttention`, a control (`PointwiseMLP`,
+    /// `PositionwiseMixer`) or nothing.
     public let attentionDown2: (any Layer)?, attentionMiddle: (any Layer)?, attentionUp2: (any Layer)?
     /// Chapter 6: cross-attention to the text after each 8×8 and 4×4 block, and the pooled text added
     /// to the time embedding (as Imagen does, Saharia et al. 2022). Nil unless `contextDim` is given.
     public let crossDown2: SpatialCrossAttention?, crossMiddle: SpatialCrossAttention?, crossUp2: SpatialCrossAttention?
     public let textProjection: Linear?
+    /// Chapter 6: two extra input channels holding each pixel's x and y (−1…1), "CoordConv" (Liu et al.
+    /// 2018). A convolution does the same thing everywhere, so a UNet knows where a pixel is only from
+    /// the zero padding at the border; a prompt that says "top left" needs it to know directly.
+    public let coordinates: Bool
     public let headNorm: GroupNorm, head: Conv2d
 
     /// `contextDim`: the text encoder's width, to read a prompt (chapter 6); nil for an unconditional model.
     public init(channels c: Int = 32, conditioning: TimeConditioning = .sinusoidal, attention: Bool = false, heads: Int = 4,
-                contextDim: Int? = nil, steps: Int = 1000, imageChannels: Int = 3, using rng: inout RandomGenerator) {
+                contextDim: Int? = nil, coordinates: Bool = false, steps: Int = 1000, imageChannels: Int = 3,
+                using rng: inout RandomGenerator) {
         self.init(channels: c, conditioning: conditioning, mixing: attention ? .attention : .none, heads: heads,
-                  contextDim: contextDim, steps: steps, imageChannels: imageChannels, using: &rng)
+                  contextDim: contextDim, coordinates: coordinates, steps: steps, imageChannels: imageChannels, using: &rng)
     }
 
     public init(channels c: Int = 32, conditioning: TimeConditioning = .sinusoidal, mixing: PositionMixing, heads: Int = 4,
-                contextDim: Int? = nil, steps: Int = 1000, imageChannels: Int = 3, using rng: inout RandomGenerator) {
+                contextDim: Int? = nil, coordinates: Bool = false, steps: Int = 1000, imageChannels: Int = 3,
+                using rng: inout RandomGenerator) {
         guard c > 0, c % 8 == 0 else { fatalError("TimeUNet: channels \(c) must be a positive multiple of 8 (GroupNorm(8))") }
         guard contextDim == nil || conditioning != .none else { fatalError("TimeUNet: a text-conditioned UNet needs a time embedding") }
         channels = c
@@ -189,7 +198,8 @@ public struct TimeUNet: Module {
         let e = 4 * c
         time = conditioning == .none ? nil : TimeEmbedding(conditioning, featureDim: c, dim: e, steps: steps, using: &rng)
         let embeddingDim: Int? = conditioning == .none ? nil : e
-        stem = Conv2d(imageChannels, c, kernelSize: 3, padding: 1, using: &rng)
+        self.coordinates = coordinates
+        stem = Conv2d(imageChannels + (coordinates ? 2 : 0), c, kernelSize: 3, padding: 1, using: &rng)
         down1 = ResBlock(c, c, embeddingDim: embeddingDim, using: &rng)
         down2 = ResBlock(c, 2 * c, embeddingDim: embeddingDim, using: &rng)
         middle = ResBlock(2 * c, 2 * c, embeddingDim: embeddingDim, using: &rng)
@@ -201,6 +211,7 @@ public struct TimeUNet: Module {
             case .none: return nil
             case .attention: return SpatialSelfAttention(channels: 2 * c, heads: heads, using: &rng)
             case .pointwise: return PointwiseMLP(channels: 2 * c, using: &rng)
+            case .positionwise: return PositionwiseMixer(channels: 2 * c, heads: heads, using: &rng)
             }
         }
         attentionDown2 = mixer()
@@ -243,7 +254,9 @@ public struct TimeUNet: Module {
             guard let cross, let text else { return h }
             return cross(h, context: text.context)
         }
-        let s1 = down1(stem(x), emb)                                           // [B, c, H, W]
+        let input = coordinates ? Tensor.concat([x, TimeUNet.coordinateGrid(batch: x.shape[0], height: x.shape[2], width: x.shape[3])],
+                                                axis: 1) : x                   // [B, 3, H, W] -> [B, 3 (+2), H, W]
+        let s1 = down1(stem(input), emb)                                       // [B, c, H, W]
         let s2 = attend(attentionDown2, crossDown2, down2(s1.avgPool2x2(), emb))   // [B, 2c, H/2, W/2]
         let m = attend(attentionMiddle, crossMiddle, middle(s2.avgPool2x2(), emb)) // [B, 2c, H/4, W/4]
         let h2 = attend(attentionUp2, crossUp2, up2(Tensor.concat([m.upsampleNearest2x(), s2], axis: 1), emb))  // [B, 4c, ..] -> [B, 2c, H/2, W/2]
@@ -252,4 +265,18 @@ public struct TimeUNet: Module {
     }
 
     public var predictor: NoisePredictor { { x, t in self(x, t) } }
+
+    /// `[B, 2, H, W]`: channel 0 is each pixel's x, channel 1 its y, from −1 (left, top) to 1 (right,
+    /// bottom), measured at pixel centres. A constant: nothing here is trained.
+    public static func coordinateGrid(batch: Int, height: Int, width: Int) -> Tensor {
+        func axis(_ i: Int, _ n: Int) -> Float { n == 1 ? 0 : Float(2 * i + 1) / Float(n) - 1 }
+        var one = [Float](repeating: 0, count: 2 * height * width)
+        for y in 0..<height {
+            for x in 0..<width {
+                one[y * width + x] = axis(x, width)
+                one[height * width + y * width + x] = axis(y, height)
+            }
+        }
+        return Tensor([[Float]](repeating: one, count: batch).flatMap { $0 }, shape: [batch, 2, height, width])
+    }
 }

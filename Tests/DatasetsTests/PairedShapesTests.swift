@@ -33,6 +33,13 @@ struct PairedShapesTests {
         #expect(m.validCount >= 990 && m.ruleKeptCount == m.validCount)
         // 1,000 uniform draws of 486 pairs cover 486·(1 − (485/486)^1000) ≈ 423 on average.
         #expect(m.pairsSeen > 380 && m.colorsSeen == 6 && m.leftSeen == 54 && m.rightSeen == 54, "\(m)")
+        // Uniform data sit at the TV floor of a perfect sampler (within chance); one colour only is far above it.
+        #expect(m.totalVariation < 1.3 * m.expectedTV, "\(m)")
+        let redOnly = PairMetrics(verdicts.filter { $0.pair?.color == .red })
+        // Of the 54 left (and right) shapes only the 9 red ones appear, each more often than 1/54, so
+        // Σ|p̂ − 1/54| = (1 − 9/54) over them + 45·(1/54) over the rest, and TV = ½(45/54 + 45/54) = 5/6 exactly.
+        #expect(redOnly.leftSeen == 9 && redOnly.rightSeen == 9)
+        #expect(Swift.abs(redOnly.totalVariation - 5.0 / 6) < 1e-9 && redOnly.totalVariation > 3 * redOnly.expectedTV, "\(redOnly)")
     }
 
     @Test("two shapes of different colours are a valid pair that breaks the rule")

@@ -89,6 +89,40 @@ struct TimeEmbeddingTests {
         #expect(attn.parameterCount - plain.parameterCount == 3 * 1_120)
     }
 
+    @Test("coordinate channels: x and y at pixel centres, worked by hand for a 2×4 map")
+    func coordinateGrid() {
+        let grid = TimeUNet.coordinateGrid(batch: 2, height: 2, width: 4)
+        #expect(grid.shape == [2, 2, 2, 4])
+        // Pixel centres of 4 columns in −1…1 are at −1 + (2i + 1)/4: −0.75, −0.25, 0.25, 0.75; of 2 rows −0.5, 0.5.
+        let one: [Float] = [-0.75, -0.25, 0.25, 0.75, -0.75, -0.25, 0.25, 0.75,   // x, rows 0 and 1
+                            -0.5, -0.5, -0.5, -0.5, 0.5, 0.5, 0.5, 0.5]            // y
+        #expect(grid.data == one + one)
+    }
+
+    @Test("a UNet with coordinates reads two more input channels, after the image's, and nothing else changes")
+    func coordinateChannels() {
+        var a = RandomGenerator(seed: 30), b = RandomGenerator(seed: 30)
+        let plain = TimeUNet(channels: 8, using: &a), located = TimeUNet(channels: 8, coordinates: true, using: &b)
+        #expect(located.stem.weight.shape == [8, 5, 3, 3])
+        #expect(located.parameterCount - plain.parameterCount == 8 * 2 * 9)   // two more inputs to an 8-filter 3×3 conv
+        randomize(plain, seed: 31)
+        randomize(located, seed: 31)
+        // Copy the plain stem into the first three input channels and zero the coordinate ones: same function.
+        var w = [Float](repeating: 0, count: 8 * 5 * 9)
+        for o in 0..<8 { for i in 0..<3 { for k in 0..<9 { w[(o * 5 + i) * 9 + k] = plain.stem.weight.data[(o * 3 + i) * 9 + k] } } }
+        for (p, q) in zip(plain.parameters, located.parameters) where p !== plain.stem.weight { q.data = p.data }
+        located.stem.weight.data = w
+        var rng = RandomGenerator(seed: 32)
+        let x = Tensor.randn([2, 3, 8, 8], using: &rng)
+        let same = withoutGradients { (plain(x, [5, 600]), located(x, [5, 600])) }
+        #expect(zip(same.0.data, same.1.data).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+        // A weight on the y channel alone now makes the output depend on it.
+        w[(0 * 5 + 4) * 9 + 4] = 1
+        located.stem.weight.data = w
+        let moved = withoutGradients { located(x, [5, 600]) }
+        #expect(zip(same.1.data, moved.data).map { Swift.abs($0 - $1) }.max()! > 1e-3)
+    }
+
     @Test("the trainer lowers the loss of a tiny time-conditioned UNet")
     func learns() throws {
         var rng = RandomGenerator(seed: 10)
