@@ -12,6 +12,10 @@ struct TextConfig: CustomStringConvertible {
     var channels: Int
     var textDim: Int
     var textLayers: Int
+    /// Whether the UNet gets each pixel's x and y as two extra input channels (`TimeUNet.coordinates`).
+    var coordinates: Bool
+    /// What the UNet is trained to predict: ε or v.
+    var prediction: PredictionTarget
     var steps: Int
     var batch: Int
     var learningRate: Float
@@ -25,7 +29,7 @@ struct TextConfig: CustomStringConvertible {
     var seed: UInt64
 
     var description: String {
-        "text-unet c=\(channels) text=\(textDim)x\(textLayers) steps=\(steps) batch=\(batch) lr=\(learningRate) ema=\(emaDecay) "
+        "text-unet c=\(channels)\(coordinates ? "+xy" : "")\(prediction == .velocity ? " predicts=v" : "") text=\(textDim)x\(textLayers) steps=\(steps) batch=\(batch) lr=\(learningRate) ema=\(emaDecay) "
             + "drop=\(dropCaption)/\(dropAttribute) holdout=\(holdout.map { "\($0.color.word)-\($0.kind.word)" }.joined(separator: ",")) "
             + "seed=\(seed) schedule=linear"
     }
@@ -52,16 +56,19 @@ func trainingPrompt(_ c: ShapeCombination, _ config: TextConfig, using rng: inou
 
 func makeModel(_ config: TextConfig) -> TextToImage {
     var rng = RandomGenerator(seed: config.seed)
-    return TextToImage(channels: config.channels, textDim: config.textDim, textLayers: config.textLayers, using: &rng)
+    return TextToImage(channels: config.channels, textDim: config.textDim, textLayers: config.textLayers,
+                       coordinates: config.coordinates, prediction: config.prediction, using: &rng)
 }
 
 func trainOrLoad(_ config: TextConfig, directory: String, retrain: Bool) throws -> (TextToImage, TrainingRecord) {
     let model = makeModel(config)
     let data = ShapesDataset(size: 16, seed: 0, excluding: config.excluded)
     let tokenizer = model.encoder.tokenizer
-    let options = TrainingOptions(steps: config.steps, learningRate: config.learningRate, emaDecay: config.emaDecay)
+    let options = TrainingOptions(steps: config.steps, learningRate: config.learningRate, emaDecay: config.emaDecay,
+                                  target: config.prediction)
     let record = try trainOrLoad(model, key: config.key, directory: directory, retrain: retrain, steps: config.steps,
-                                 label: config.holdout.isEmpty ? "train text-to-image" : "train (held-out pairs)") { progress in
+                                 label: config.holdout.isEmpty ? "train text-to-image" : "train (held-out pairs)",
+                                 metadata: ["prediction": config.prediction.rawValue, "coordinates": String(config.coordinates)]) { progress in
         try DDPMTrainer.train(model, predictor: { x, t, tokens in model(x, t, tokens: tokens) }, schedule: .linear(),
                               options: options, seed: config.seed &+ 1,
                               batch: { rng in

@@ -28,6 +28,8 @@ let options = ChapterOptions.parse(
         Flag("--steps", value: "N", help: "sampler steps (default 50; 10 with --quick)"),
         Flag("--eta", value: "X", default: "1", help: "DDIM's η: 1 ancestral, 0 deterministic"),
         Flag("--load", value: "FILE", help: "sample from these weights (a .safetensors this chapter saved) instead of training"),
+        Flag("--predict", value: "TARGET", default: "velocity", help: "what the UNet is trained to predict: velocity (v) or epsilon (the noise)"),
+        Flag("--no-coordinates", help: "train without the x, y input channels (to see what they buy)"),
         Flag("--interactive", help: "read prompts from standard input and write an image for each"),
         Flag("--holdout", help: "also train without some colour–shape pairs and measure those prompts"),
         Flag("--train-steps", value: "N", help: "training steps (default 2500; 40 with --quick)"),
@@ -42,7 +44,11 @@ let tokenizer = Tokenizer()
 let userPrompts: [(text: String, tokens: [Int], prompt: ShapePrompt)] = options.all("--prompt").map { text in
     do { return (text, try tokenizer.encode(text), try tokenizer.parse(text)) } catch { options.fail("--prompt: \(error)") }
 }
+guard let prediction = PredictionTarget(rawValue: options.value("--predict") ?? "") else {
+    options.fail("--predict must be velocity or epsilon, got '\(options.value("--predict") ?? "")'")
+}
 let config = TextConfig(channels: options.count("--channels", 32, quick: 8), textDim: options.quick ? 16 : 64, textLayers: 2,
+                        coordinates: !options.flag("--no-coordinates"), prediction: prediction,
                         steps: options.count("--train-steps", 2500, quick: 40), batch: options.count("--batch", 64, quick: 16),
                         learningRate: options.number("--lr"), emaDecay: 0.999, dropCaption: 0.1, dropAttribute: 0.15,
                         holdout: [], seed: options.seed)
@@ -103,7 +109,20 @@ func interactive(_ model: TextToImage) throws {
 // MARK: - --load: sample in seconds from saved weights
 
 if let file = options.value("--load") {
-    let model = makeModel(config)
+    // What the network predicts and whether it reads coordinates are in the file, beside the weights.
+    var loaded = config
+    do {
+        let metadata = try SafeTensors.read(from: file).metadata
+        guard let p = metadata["prediction"].flatMap(PredictionTarget.init(rawValue:)),
+              let c = metadata["coordinates"].flatMap(Bool.init) else {
+            options.fail("--load \(file): no 'prediction' and 'coordinates' entries in its metadata; was it saved by 06-text?")
+        }
+        loaded.prediction = p
+        loaded.coordinates = c
+    } catch {
+        options.fail("--load \(file): \(error)")
+    }
+    let model = makeModel(loaded)
     do { _ = try model.load(from: file) } catch { options.fail("--load \(file): \(error)") }
     let list = userPrompts.isEmpty ? [(text: "red circle top left", tokens: try tokenizer.encode("red circle top left"),
                                        prompt: try tokenizer.parse("red circle top left"))] : userPrompts
@@ -157,6 +176,9 @@ book.say("""
     ```
     Encoder and UNet are trained together, from scratch, by the diffusion loss alone.
     """)
+book.say(config.coordinates ? """
+    One input is new. A convolution applies the same weights at every pixel, so chapters 3–5's UNet knew     where a pixel was only from the zero padding at the border — enough to draw shapes everywhere, since     the data put them everywhere, but not to put one *where it is told*. Two extra input channels hold     each pixel's x and y in −1…1 (CoordConv, Liu et al. 2018), so "top left" can meet the pixels it     names from the first layer on: the stem reads \(probe.unet.stem.weight.shape[1]) channels instead of 3     (\(2 * 9 * config.channels) more parameters). `--no-coordinates` trains without them; the README shows what they buy.
+    """ : "This run's UNet has no coordinate channels (`--no-coordinates`): it knows where a pixel is only from the zero padding at the border.")
 
 // MARK: - 6.3 Training with dropped captions
 
@@ -182,9 +204,18 @@ book.say("""
     probability \(config.dropCaption), and each remaining word group (colour, shape, position) is dropped on its \
     own with probability \(config.dropAttribute). So one network learns ε(x_t, t, c) for full and partial \
     prompts *and* ε(x_t, t, ∅) for none — which classifier-free guidance needs (Ho & Salimans 2022, \
-    Algorithm 1). Otherwise training is chapter 3's: DDPM's loss, Adam at peak learning rate \
-    \(config.learningRate), warm-up and cosine decay, EMA 0.999 (`DDPMTrainer.train` with a condition).
+    Algorithm 1). Otherwise training is chapter 3's: Adam at peak learning rate \(config.learningRate), warm-up \
+    and cosine decay, EMA 0.999 (`DDPMTrainer.train` with a condition).
     """)
+book.say(config.prediction == .velocity ? """
+    One change to the loss. Where a shape goes is decided early in sampling, when x_t is mostly noise \
+    (6.6 measures when). There DDPM's ε-loss hardly cares about the picture: an error δ in the implied \
+    clean image costs SNR_t·δ² in ε, and SNR_t = ᾱ_t/(1 − ᾱ_t) is below 0.1 for the noisiest half of \
+    the steps. So this model predicts the *velocity* v = √ᾱ_t·ε − √(1 − ᾱ_t)·x₀ instead (Salimans & Ho \
+    2022), whose loss costs the same error (1 + SNR_t)·δ² — as much as ε's where the image is clear, \
+    and never less than δ² where it is not. Sampling is unchanged: ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂ \
+    (`DDPM.velocityLoss`, `DDPM.epsilon(fromVelocity:)`). `--predict epsilon` trains the DDPM way.
+    """ : "This model predicts ε, DDPM's target (`--predict epsilon`); the default predicts v.")
 try book.lossFigure(trained.losses)
 
 // MARK: - 6.4 Prompts × guidance
@@ -258,14 +289,15 @@ book.say("""
     judged by the Shapes checker: a sample adheres to an attribute if it is a clean shape with that \
     attribute. Best here: w = \(fmt(Double(bestW), 2)), **\(percent(best.share(best.all))) all three** with \
     \(best.combinations.count) of 162 combinations drawn (the prompts asked for \(Set(evalCombos).count) distinct \
-    ones), so adherence is not bought with diversity. Its samples are in samples/, named by what the checker saw, \
+    ones)\(Double(best.combinations.count) >= 0.9 * Double(Set(evalCombos).count) ? ", so adherence is not bought with diversity"
+           : ": fewer than asked for, so some prompts collapse onto others"). Its samples are in samples/, named by what the checker saw, \
     and [verdicts.csv](verdicts.csv) lists each sample's prompt and verdict.
     """)
 
 // MARK: - 6.6 When is each attribute decided?
 
 book.section("6.6 When, along the reverse process, is each attribute decided?")
-let traceCount = options.quick ? 4 : 32
+let traceCount = min(options.quick ? 4 : 32, perScale)
 let traceTokens = Array(evalTokens.prefix(traceCount))
 var traces: [(t: Int, x0: Tensor)] = []
 let traced: NoisePredictor = { x, t in

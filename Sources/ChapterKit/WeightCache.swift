@@ -23,7 +23,9 @@ public struct TrainingRecord {
 /// `progress(step, loss)` after each step, and returns every step's loss — under a progress bar
 /// labelled `label` (none if nil), then saves both files (the weights by write-then-rename).
 /// A cache file that does not fit `model` is an error naming the file, not a silent retrain.
+/// `metadata` is saved in the weights file too (chapter 6 records what its network predicts there).
 public func trainOrLoad(_ model: Module, key: String, directory: String, retrain: Bool, steps: Int, label: String?,
+                        metadata extra: [String: String] = [:],
                         train: (_ progress: @escaping (Int, Float) -> Void) throws -> [Float]) throws -> TrainingRecord {
     let path = (directory as NSString).appendingPathComponent(key + ".safetensors")
     let lossPath = (directory as NSString).appendingPathComponent(key + "-loss.csv")
@@ -52,7 +54,7 @@ public func trainOrLoad(_ model: Module, key: String, directory: String, retrain
     bar?.finish()
     let seconds = Date().timeIntervalSince(start)
     try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    try model.save(to: path, metadata: ["config": key, "train_seconds": String(seconds)])
+    try model.save(to: path, metadata: extra.merging(["config": key, "train_seconds": String(seconds)]) { _, ours in ours })
     try writeCSV(lossPath, header: ["step", "loss"], rows: losses.enumerated().map { [Double($0.offset + 1), Double($0.element)] })
     return TrainingRecord(losses: losses, seconds: seconds, fromCache: false, path: path)
 }

@@ -18,6 +18,12 @@ import Tensor
 /// The closure is responsible for how it shows t to the network (the course scales it to t/T).
 public typealias NoisePredictor = (Tensor, [Int]) -> Tensor
 
+/// What a network is trained to output: the noise ε (DDPM) or the velocity v (Salimans & Ho 2022).
+public enum PredictionTarget: String, CaseIterable, Sendable {
+    case epsilon
+    case velocity
+}
+
 /// DDPM training (Algorithm 1) and ancestral sampling (Algorithm 2).
 ///
 /// **Training.** Take clean data x₀, a uniformly random step t and noise ε ~ N(0, I); jump to
@@ -49,11 +55,44 @@ public enum DDPM {
     }
 
     /// One draw of Algorithm 1's loss: t uniform in 0…T−1 and ε ~ N(0, I) per example, from `rng`.
-    public static func trainingLoss(_ model: NoisePredictor, x0: Tensor, schedule: NoiseSchedule,
+    /// With `target: .velocity` the network's output is compared with v instead of ε (`velocityLoss`).
+    public static func trainingLoss(_ model: NoisePredictor, x0: Tensor, schedule: NoiseSchedule, target: PredictionTarget = .epsilon,
                                     using rng: inout RandomGenerator) -> Tensor {
         let t = (0..<x0.shape[0]).map { _ in rng.int(in: 0..<schedule.steps) }
         let noise = Tensor.randn(x0.shape, using: &rng)
-        return loss(model, x0: x0, t: t, noise: noise, schedule: schedule)
+        switch target {
+        case .epsilon: return loss(model, x0: x0, t: t, noise: noise, schedule: schedule)
+        case .velocity: return velocityLoss(model, x0: x0, t: t, noise: noise, schedule: schedule)
+        }
+    }
+
+    /// The "velocity" v (Salimans & Ho 2022, "Progressive distillation", §4 and Appendix D):
+    /// ```
+    /// v = √ᾱ_t·ε − √(1 − ᾱ_t)·x₀
+    /// ```
+    /// A network that predicts v, from x_t, implies both the clean image and the noise:
+    /// x̂₀ = √ᾱ_t·x_t − √(1 − ᾱ_t)·v̂ and ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂ (`epsilon(fromVelocity:)`).
+    public static func velocity(x0: Tensor, noise: Tensor, t: [Int], schedule: NoiseSchedule) -> Tensor {
+        let signal = perExample(t.map { schedule.alphaBar[$0].squareRoot() }, like: x0)
+        let noiseScale = perExample(t.map { (1 - schedule.alphaBar[$0]).squareRoot() }, like: x0)
+        return signal * noise - noiseScale * x0
+    }
+
+    /// The noise a v-prediction implies: ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂. So a v-network samples with
+    /// every sampler here, wrapped as a `NoisePredictor`.
+    public static func epsilon(fromVelocity v: Tensor, xt: Tensor, t: [Int], schedule: NoiseSchedule) -> Tensor {
+        let signal = perExample(t.map { schedule.alphaBar[$0].squareRoot() }, like: xt)
+        let noiseScale = perExample(t.map { (1 - schedule.alphaBar[$0]).squareRoot() }, like: xt)
+        return noiseScale * xt + signal * v
+    }
+
+    /// The loss of a network that predicts v: the mean of (v − v_θ(x_t, t))². Written in x₀ errors,
+    /// ‖v − v̂‖² = (1 + SNR_t)·‖x₀ − x̂₀‖², while ε's loss is SNR_t·‖x₀ − x̂₀‖² (SNR_t = ᾱ_t/(1 − ᾱ_t)):
+    /// where the image is nearly all noise (SNR → 0) the ε-loss barely cares what x̂₀ is, and the
+    /// v-loss still asks for the right picture — which is where a prompt's layout is decided.
+    public static func velocityLoss(_ model: NoisePredictor, x0: Tensor, t: [Int], noise: Tensor, schedule: NoiseSchedule) -> Tensor {
+        let xt = schedule.addNoise(x0, t: t, noise: noise)  // eq. (4)
+        return model(xt, t).mse(velocity(x0: x0, noise: noise, t: t, schedule: schedule))
     }
 
     /// The clean data the predicted noise implies, eq. (4) solved for x₀ (DDPM eq. 15):

@@ -240,15 +240,23 @@ public struct TextToImage: Module {
     public let encoder: TextEncoder
     public let unet: TimeUNet
 
-    public init(channels: Int, textDim: Int, textLayers: Int = 2, heads: Int = 4, attention: Bool = false,
-                using rng: inout RandomGenerator) {
+    /// What the UNet outputs: ε, or v (then `guided` turns it into ε̂ with `schedule`).
+    public let prediction: PredictionTarget
+    public let schedule: NoiseSchedule
+
+    public init(channels: Int, textDim: Int, textLayers: Int = 2, heads: Int = 4, attention: Bool = false, coordinates: Bool = true,
+                prediction: PredictionTarget = .epsilon, schedule: NoiseSchedule = .linear(), using rng: inout RandomGenerator) {
+        self.prediction = prediction
+        self.schedule = schedule
         encoder = TextEncoder(dim: textDim, layers: textLayers, heads: heads, using: &rng)
-        unet = TimeUNet(channels: channels, conditioning: .sinusoidal, attention: attention, heads: heads, contextDim: textDim, using: &rng)
+        unet = TimeUNet(channels: channels, conditioning: .sinusoidal, attention: attention, heads: heads, contextDim: textDim,
+                        coordinates: coordinates, using: &rng)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] { scoped("text", encoder) + scoped("unet", unet) }
 
-    /// ε̂ for images x_t `[B, 3, H, W]` at steps t, each with its prompt's tokens (B of them).
+    /// The network's output (ε̂, or v̂ if `prediction == .velocity`) for images x_t `[B, 3, H, W]` at
+    /// steps t, each with its prompt's tokens (B of them). This is what training compares with its target.
     public func callAsFunction(_ x: Tensor, _ t: [Int], tokens: [[Int]]) -> Tensor {
         guard tokens.count == x.shape[0] else { fatalError("TextToImage: \(tokens.count) prompts for a batch of \(x.shape[0])") }
         let text = encoder(tokens)
@@ -261,14 +269,25 @@ public struct TextToImage: Module {
     /// A noise predictor for a batch whose example k is asked for `tokens[k]`, with classifier-free
     /// guidance of scale w: one network call on [x; x] with [prompts; empty prompts], then
     /// ε̃ = ε_∅ + w·(ε_c − ε_∅). w = 1 skips the unconditional half (plain conditional sampling).
+    /// With v-prediction the guidance combination is taken on v̂ and then turned into ε̂: the map
+    /// v̂ ↦ ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂ is affine with weights that sum to one across the combination,
+    /// so this is the same as combining the two ε̂.
     public func guided(tokens: [[Int]], scale w: Float) -> NoisePredictor {
         { x, t in
-            if w == 1 { return self(x, t, tokens: tokens) }
-            let b = x.shape[0]
-            let both = self(Tensor.concat([x, x], axis: 0), t + t,
-                            tokens: tokens + [[Int]](repeating: emptyPrompt, count: b))          // [2B, 3, H, W]
-            let parts = both.split([b, b], axis: 0)
-            return classifierFreeGuidance(conditional: parts[0], unconditional: parts[1], scale: w)
+            let output: Tensor
+            if w == 1 {
+                output = self(x, t, tokens: tokens)
+            } else {
+                let b = x.shape[0]
+                let both = self(Tensor.concat([x, x], axis: 0), t + t,
+                                tokens: tokens + [[Int]](repeating: emptyPrompt, count: b))      // [2B, 3, H, W]
+                let parts = both.split([b, b], axis: 0)
+                output = classifierFreeGuidance(conditional: parts[0], unconditional: parts[1], scale: w)
+            }
+            switch prediction {
+            case .epsilon: return output
+            case .velocity: return DDPM.epsilon(fromVelocity: output, xt: x, t: t, schedule: schedule)
+            }
         }
     }
 }

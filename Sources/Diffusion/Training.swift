@@ -21,15 +21,18 @@ public struct TrainingOptions: CustomStringConvertible, Sendable {
     public var clipNorm: Float
     /// Maximum EMA decay; 0 switches the EMA off.
     public var emaDecay: Float
+    /// What the network's output is compared with: ε (DDPM's loss) or v (`DDPM.velocityLoss`).
+    public var target: PredictionTarget
 
     public init(steps: Int, learningRate: Float = 1e-3, warmupFraction: Double = 0.05, clipNorm: Float = 1,
-                emaDecay: Float = 0.999) {
+                emaDecay: Float = 0.999, target: PredictionTarget = .epsilon) {
         self.steps = steps; self.learningRate = learningRate; self.warmupFraction = warmupFraction
-        self.clipNorm = clipNorm; self.emaDecay = emaDecay
+        self.clipNorm = clipNorm; self.emaDecay = emaDecay; self.target = target
     }
 
     public var description: String {
         "steps=\(steps) lr=\(learningRate) warmup=\(warmupFraction) clip=\(clipNorm) ema=\(emaDecay)"
+            + (target == .epsilon ? "" : " target=\(target.rawValue)")
     }
 
     /// The learning rate of step n (1-based): n/W·lr during the W warm-up steps, then
@@ -86,7 +89,8 @@ public enum DDPMTrainer {
         for step in 1...max(1, options.steps) where options.steps > 0 {
             optimizer.learningRate = options.learningRate(at: step)
             let (x0, condition) = batch(&rng)
-            let loss = DDPM.trainingLoss({ x, t in predictor(x, t, condition) }, x0: x0, schedule: schedule, using: &rng)
+            let loss = DDPM.trainingLoss({ x, t in predictor(x, t, condition) }, x0: x0, schedule: schedule, target: options.target,
+                                         using: &rng)
             let value = loss.item
             guard value.isFinite else { throw TrainingDiverged(step: step, loss: value) }
             model.zeroGrad()

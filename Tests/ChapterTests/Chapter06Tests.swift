@@ -17,7 +17,7 @@ struct Chapter06Tests {
         let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
         let headings = report.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { String($0.dropFirst(3).prefix(4)) }
         #expect(headings == ["6.1 ", "6.2 ", "6.3 ", "6.4 ", "6.5 ", "6.6 ", "6.7 ", "6.8 "], "headings: \(headings)")
-        for phrase in ["<pad>", "cross-attention", "ε(x_t, t, ∅)", "all three", "held-out pairs"] {
+        for phrase in ["<pad>", "cross-attention", "ε(x_t, t, ∅)", "all three", "held-out pairs", "CoordConv", "velocity"] {
             #expect(report.contains(phrase), "report.md should mention \(phrase)")
         }
         let regex = try NSRegularExpression(pattern: #"!\[[^\]]*\]\(([^)]+)\)"#)
@@ -63,5 +63,35 @@ struct Chapter06Tests {
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: file))
         let load = try runChapter("06-text", ["--quick", "--load", file, "--out", dir])
         #expect(load.status == 2 && load.stderr.contains("broken.safetensors"), "stderr: \(load.stderr)")
+
+        // A well-formed safetensors file that 06-text did not write: it does not say what its network predicts.
+        let foreign = dir + "/foreign.safetensors"
+        let header = #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        var bytes = Data()
+        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: Array(header.utf8) + [0, 0, 0, 0])
+        try bytes.write(to: URL(fileURLWithPath: foreign))
+        let strange = try runChapter("06-text", ["--quick", "--load", foreign, "--out", dir])
+        #expect(strange.status == 2 && strange.stderr.contains("foreign.safetensors") && strange.stderr.contains("prediction"),
+                "stderr: \(strange.stderr)")
+
+        let target = try runChapter("06-text", ["--quick", "--predict", "noise", "--out", dir])
+        #expect(target.status == 2 && target.stderr.contains("--predict"), "stderr: \(target.stderr)")
+    }
+
+    @Test("--predict epsilon --no-coordinates trains the DDPM way, and --load reads that back from the file")
+    func epsilonModel() throws {
+        let dir = temporaryDirectory("ch06-eps")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let run = try runChapter("06-text", ["--quick", "--predict", "epsilon", "--no-coordinates", "--samples", "2", "--out", dir])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+        #expect(report.contains("This model predicts ε") && report.contains("no coordinate channels"))
+        let weights = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".safetensors") }
+        #expect(weights.count == 1, "\(weights)")
+        // Loaded without repeating the flags: the file says it predicts ε and has a 3-channel stem.
+        let load = try runChapter("06-text", ["--quick", "--load", dir + "/" + weights[0], "--prompt", "red", "--out", dir + "/load"])
+        #expect(load.status == 0, "stderr: \(load.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/load/prompts/000-red.png"))
     }
 }

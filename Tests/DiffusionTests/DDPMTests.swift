@@ -158,3 +158,55 @@ struct DDPMTests {
         }
     }
 }
+
+@Suite("v-prediction (Salimans & Ho 2022), worked by hand on the two-step schedule")
+struct VelocityTests {
+    @Test("v = √ᾱ·ε − √(1 − ᾱ)·x₀ and back to ε̂, at t = 1 (√ᾱ = 0.6, √(1 − ᾱ) = 0.8)")
+    func velocityByHand() {
+        let x0 = Tensor([1, -2], shape: [1, 2]), noise = Tensor([0.5, 1], shape: [1, 2])
+        // v = 0.6·[0.5, 1] − 0.8·[1, −2] = [0.3 − 0.8, 0.6 + 1.6] = [−0.5, 2.2]
+        let v = DDPM.velocity(x0: x0, noise: noise, t: [1], schedule: tiny)
+        #expect(close(v.data, [-0.5, 2.2]))
+        // x_t = 0.6·x₀ + 0.8·ε = [0.6 + 0.4, −1.2 + 0.8] = [1, −0.4]; ε̂ = 0.8·x_t + 0.6·v = [0.8 − 0.3, −0.32 + 1.32] = [0.5, 1]
+        let xt = tiny.addNoise(x0, t: [1], noise: noise)
+        #expect(close(xt.data, [1, -0.4]))
+        #expect(close(DDPM.epsilon(fromVelocity: v, xt: xt, t: [1], schedule: tiny).data, noise.data))
+        // Per example: at t = 0 (√ᾱ = 0.75, √(1 − ᾱ) = √0.4375 ≈ 0.661438), v = 0.75·0.5 − 0.661438·1.
+        let both = DDPM.velocity(x0: Tensor([1, 1], shape: [2, 1]), noise: Tensor([0.5, 0.5], shape: [2, 1]), t: [0, 1], schedule: tiny)
+        #expect(close(both.data, [0.375 - 0.661438, 0.3 - 0.8]))
+    }
+
+    @Test("the v-loss of a guess x̂₀ is (1 + SNR)·‖x₀ − x̂₀‖², the ε-loss SNR·‖x₀ − x̂₀‖² (SNR at t = 1: 0.36/0.64)")
+    func lossWeights() {
+        let x0 = Tensor([1, -2, 0.5, 0], shape: [1, 4]), noise = Tensor([0.3, -0.7, 1.1, 0.2], shape: [1, 4])
+        let guess = Tensor([0.5, -1, 0.5, 1], shape: [1, 4])                      // x̂₀, errors [0.5, −1, 0, −1]: mean square 0.5625
+        // A model that believes x̂₀ = guess answers with the v and the ε that x_t and that guess imply.
+        let vModel: NoisePredictor = { xt, _ in (xt * 0.6 - guess) * (1 / 0.8) }    // v̂ = (√ᾱ·x_t − x̂₀)/√(1 − ᾱ)
+        let epsModel: NoisePredictor = { xt, _ in (xt - guess * 0.6) * (1 / 0.8) }  // ε̂ = (x_t − √ᾱ·x̂₀)/√(1 − ᾱ)
+        let v = DDPM.velocityLoss(vModel, x0: x0, t: [1], noise: noise, schedule: tiny).item
+        let e = DDPM.loss(epsModel, x0: x0, t: [1], noise: noise, schedule: tiny).item
+        #expect(Swift.abs(v - 0.5625 / 0.64) < 1e-5, "v-loss \(v)")                 // (1 + 0.5625)·0.5625 = 0.5625/0.64
+        #expect(Swift.abs(e - 0.5625 * 0.5625) < 1e-5, "ε-loss \(e)")               // SNR = 0.36/0.64 = 0.5625
+    }
+
+    @Test("a text model that predicts v guides in v and hands the sampler ε̂")
+    func guidedVelocity() throws {
+        var rng = RandomGenerator(seed: 40)
+        let schedule = NoiseSchedule.linear()
+        let model = TextToImage(channels: 8, textDim: 16, textLayers: 1, heads: 2, prediction: .velocity, schedule: schedule, using: &rng)
+        for p in model.parameters { p.data = Tensor.randn(p.shape, using: &rng).data.map { $0 * 0.3 } }
+        let x = Tensor.randn([2, 3, 8, 8], using: &rng), t = [30, 800]
+        let tokens = [try Tokenizer().encode("red circle"), try Tokenizer().encode("blue")]
+        let vc = withoutGradients { model(x, t, tokens: tokens) }
+        let vu = withoutGradients { model(x, t, tokens: [model.emptyPrompt, model.emptyPrompt]) }
+        let guided = withoutGradients { model.guided(tokens: tokens, scale: 3)(x, t) }
+        // ε̂ from each v̂ by hand, then the guidance combination on the ε̂.
+        let hw = 3 * 8 * 8
+        for i in 0..<(2 * hw) {
+            let a = schedule.alphaBar[t[i / hw]]
+            let ec = (1 - a).squareRoot() * x.data[i] + a.squareRoot() * vc.data[i]
+            let eu = (1 - a).squareRoot() * x.data[i] + a.squareRoot() * vu.data[i]
+            #expect(Swift.abs(guided.data[i] - (eu + 3 * (ec - eu))) < 1e-4)
+        }
+    }
+}
