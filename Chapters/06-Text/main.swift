@@ -25,18 +25,18 @@ let options = ChapterOptions.parse(
     flags: [
         Flag("--prompt", value: "TEXT", help: "also draw this prompt (repeatable), e.g. \"red circle top left\""),
         Flag("--guidance", value: "W", default: "3", help: "guidance scale w for --prompt and --interactive (0: ignore the prompt, 1: plain)"),
-        Flag("--steps", value: "N", help: "sampler steps (default 50; 10 with --quick)"),
+        Flag("--steps", value: "N", help: "sampler steps (default 25; 10 with --quick)"),
         Flag("--eta", value: "X", default: "1", help: "DDIM's η: 1 ancestral, 0 deterministic"),
         Flag("--load", value: "FILE", help: "sample from these weights (a .safetensors this chapter saved) instead of training"),
         Flag("--predict", value: "TARGET", default: "velocity", help: "what the UNet is trained to predict: velocity (v) or epsilon (the noise)"),
         Flag("--no-coordinates", help: "train without the x, y input channels (to see what they buy)"),
         Flag("--interactive", help: "read prompts from standard input and write an image for each"),
         Flag("--holdout", help: "also train without some colour–shape pairs and measure those prompts"),
-        Flag("--train-steps", value: "N", help: "training steps (default 2500; 40 with --quick)"),
+        Flag("--train-steps", value: "N", help: "training steps (default 2000; 40 with --quick)"),
         Flag("--channels", value: "N", help: "base width c of the UNet (default 32; 8 with --quick)"),
         Flag("--batch", value: "N", help: "training batch size (default 64; 16 with --quick)"),
         Flag("--lr", value: "X", default: "0.002", help: "peak learning rate of Adam"),
-        Flag("--samples", value: "N", help: "samples per guidance scale for the adherence table (default 128; 8 with --quick)"),
+        Flag("--samples", value: "N", help: "samples per guidance scale for the adherence table (default 100; 8 with --quick)"),
     ])
 let started = Date()
 let tokenizer = Tokenizer()
@@ -49,16 +49,16 @@ guard let prediction = PredictionTarget(rawValue: options.value("--predict") ?? 
 }
 let config = TextConfig(channels: options.count("--channels", 32, quick: 8), textDim: options.quick ? 16 : 64, textLayers: 2,
                         coordinates: !options.flag("--no-coordinates"), prediction: prediction,
-                        steps: options.count("--train-steps", 2500, quick: 40), batch: options.count("--batch", 64, quick: 16),
+                        steps: options.count("--train-steps", 2000, quick: 40), batch: options.count("--batch", 64, quick: 16),
                         learningRate: options.number("--lr"), emaDecay: 0.999, dropCaption: 0.1, dropAttribute: 0.15,
                         holdout: [], seed: options.seed)
 guard config.channels > 0, config.channels % 8 == 0 else { options.fail("--channels must be a positive multiple of 8 (GroupNorm(8))") }
 guard config.steps > 0, config.batch > 0, config.learningRate > 0 else { options.fail("--train-steps, --batch and --lr must be positive") }
-let sampler = Sampler(eta: options.number("--eta"), steps: options.count("--steps", 50, quick: 10))
+let sampler = Sampler(eta: options.number("--eta"), steps: options.count("--steps", 25, quick: 10))
 guard sampler.eta >= 0, sampler.eta <= 1, sampler.steps >= 1, sampler.steps <= 1000 else { options.fail("--eta must be in 0…1 and --steps in 1…1000") }
 let guidance: Float = options.number("--guidance")
 guard guidance >= 0, guidance <= 20 else { options.fail("--guidance must be in 0…20") }
-let perScale = options.count("--samples", 128, quick: 8)
+let perScale = options.count("--samples", 100, quick: 8)
 guard perScale > 0 else { options.fail("--samples must be positive") }
 let schedule = NoiseSchedule.linear()
 let size = 16
@@ -177,7 +177,12 @@ book.say("""
     Encoder and UNet are trained together, from scratch, by the diffusion loss alone.
     """)
 book.say(config.coordinates ? """
-    One input is new. A convolution applies the same weights at every pixel, so chapters 3–5's UNet knew     where a pixel was only from the zero padding at the border — enough to draw shapes everywhere, since     the data put them everywhere, but not to put one *where it is told*. Two extra input channels hold     each pixel's x and y in −1…1 (CoordConv, Liu et al. 2018), so "top left" can meet the pixels it     names from the first layer on: the stem reads \(probe.unet.stem.weight.shape[1]) channels instead of 3     (\(2 * 9 * config.channels) more parameters). `--no-coordinates` trains without them; the README shows what they buy.
+    One input is new. A convolution applies the same weights at every pixel, so chapters 3–5's UNet knew \
+    where a pixel was only from the zero padding at the border — enough to draw shapes everywhere, since \
+    the data put them everywhere, but not to put one *where it is told*. Two extra input channels hold \
+    each pixel's x and y in −1…1 (CoordConv, Liu et al. 2018), so "top left" can meet the pixels it \
+    names from the first layer on: the stem reads \(probe.unet.stem.weight.shape[1]) channels instead of 3 \
+    (\(2 * 9 * config.channels) more parameters). `--no-coordinates` trains without them; the README shows what they buy.
     """ : "This run's UNet has no coordinate channels (`--no-coordinates`): it knows where a pixel is only from the zero padding at the border.")
 
 // MARK: - 6.3 Training with dropped captions
@@ -298,56 +303,73 @@ book.say("""
 
 book.section("6.6 When, along the reverse process, is each attribute decided?")
 let traceCount = min(options.quick ? 4 : 32, perScale)
-let traceTokens = Array(evalTokens.prefix(traceCount))
-var traces: [(t: Int, x0: Tensor)] = []
-let traced: NoisePredictor = { x, t in
-    let e = model.guided(tokens: traceTokens, scale: 3)(x, t)
-    traces.append((t[0], clipped(DDPM.predictedX0(x, t: t, epsilon: e, schedule: schedule))))
-    return e
-}
-var traceRNG = RandomGenerator(seed: options.seed &+ 66)
-let finals = ShapesChecker.describe(batch: clipped(withoutGradients {
-    DDIM.sample(traced, shape: [traceCount, 3, size, size], schedule: schedule, count: sampler.steps, eta: sampler.eta, using: &traceRNG)
-}))
-var decided: [[Double]] = [[], [], []]   // colour, shape, position: share matching the final sample
-for (_, x0) in traces {
-    let v = ShapesChecker.describe(batch: x0)
-    var hits = [0, 0, 0], n = 0
-    for (now, end) in zip(v, finals) {
-        guard let e = end.combination else { continue }
-        n += 1
-        guard let c = now.combination else { continue }
-        if c.color == e.color { hits[0] += 1 }
-        if c.kind == e.kind { hits[1] += 1 }
-        if c.position == e.position { hits[2] += 1 }
+/// Samples `traceCount` images asked for `tokens` at guidance `w` (same starting noise for every call),
+/// keeping x̂₀ at every step; returns those and, per attribute (colour, shape, position), the share of
+/// samples whose x̂₀ at that step already reads as the finished sample does.
+func trace(_ tokens: [[Int]], scale w: Float) -> (steps: [(t: Int, x0: Tensor)], decided: [[Double]], finals: [ShapeDescription]) {
+    var steps: [(t: Int, x0: Tensor)] = []
+    let guided = model.guided(tokens: tokens, scale: w)
+    let traced: NoisePredictor = { x, t in
+        let e = guided(x, t)
+        steps.append((t[0], clipped(DDPM.predictedX0(x, t: t, epsilon: e, schedule: schedule))))
+        return e
     }
-    for k in 0..<3 { decided[k].append(n == 0 ? 0 : Double(hits[k]) / Double(n)) }
+    var rng = RandomGenerator(seed: options.seed &+ 66)
+    let finals = ShapesChecker.describe(batch: clipped(withoutGradients {
+        DDIM.sample(traced, shape: [tokens.count, 3, size, size], schedule: schedule, count: sampler.steps, eta: sampler.eta, using: &rng)
+    }))
+    var decided: [[Double]] = [[], [], []]
+    for (_, x0) in steps {
+        var hits = [0, 0, 0], n = 0
+        for (now, end) in zip(ShapesChecker.describe(batch: x0), finals) {
+            guard let e = end.combination else { continue }
+            n += 1
+            guard let c = now.combination else { continue }
+            if c.color == e.color { hits[0] += 1 }
+            if c.kind == e.kind { hits[1] += 1 }
+            if c.position == e.position { hits[2] += 1 }
+        }
+        for k in 0..<3 { decided[k].append(n == 0 ? 0 : Double(hits[k]) / Double(n)) }
+    }
+    return (steps, decided, finals)
 }
+let traceTokens = Array(evalTokens.prefix(traceCount))
+let prompted = trace(traceTokens, scale: 3)
+let unprompted = trace([[Int]](repeating: model.emptyPrompt, count: traceCount), scale: 1)
 var decidePlot = Plot(title: "Decided: x0-hat already shows the final attribute", xLabel: "t (sampling runs right to left)",
-                      yLabel: "share of samples", width: 640, height: 400, yRange: 0...1, legend: .topRight)
-for (k, (name, color)) in [("colour", Color(200, 60, 40)), ("shape", Color(40, 140, 60)), ("position", Color(40, 80, 200))].enumerated() {
-    decidePlot.line(name, x: traces.map { Double($0.t) }, y: decided[k], color: color)
+                      yLabel: "share of samples", width: 640, height: 400, yRange: 0...1, legend: .bottomRight)
+let attributes = [("colour", Color(200, 60, 40)), ("shape", Color(40, 140, 60)), ("position", Color(40, 80, 200))]
+for (k, (name, color)) in attributes.enumerated() {
+    decidePlot.line("\(name), no prompt", x: unprompted.steps.map { Double($0.t) }, y: unprompted.decided[k], color: color, thickness: 3)
 }
-try book.figure(decidePlot, name: "decided.png", caption: "For \(traceCount) samples at w = 3: the share whose predicted x̂₀ already has the final colour, shape, position")
-let stripSteps = Array(stride(from: 0, to: traces.count, by: max(1, traces.count / 10)))
-let stripRow: [Image?] = stripSteps.map { shapeImage(0, of: traces[$0].x0) }
-let stripLabels = stripSteps.map { i -> String in
-    let v = ShapesChecker.describe(batch: traces[i].x0)[0]
-    return "t=\(traces[i].t): " + (v.combination?.caption ?? "-")
+for (k, (name, color)) in attributes.enumerated() {
+    decidePlot.line("\(name), prompt w=3", x: prompted.steps.map { Double($0.t) }, y: prompted.decided[k], color: color, thickness: 1)
 }
-try book.figure(ImageGrid(rows: [stripRow], scale: 5, padding: 4, columnLabels: stripLabels,
-                          title: "x0-hat along the reverse process, prompt: \(tokenizer.decode(traceTokens[0]))").render(),
-                name: "strip.png", caption: "One sample's predicted x̂₀ along the way, with what the checker reads in it")
-func firstDecided(_ k: Int) -> String {
-    guard let i = decided[k].firstIndex(where: { $0 >= 0.9 }) else { return "never ≥ 90 %" }
-    return "t ≈ \(traces[i].t)"
+try book.figure(decidePlot, name: "decided.png",
+                caption: "For \(traceCount) samples: the share whose predicted x̂₀ already has the final colour, shape, position — with no prompt (thick) and with a full prompt at w = 3 (thin)")
+let shownSteps = Array(stride(from: 0, to: unprompted.steps.count, by: max(1, unprompted.steps.count / 10)))
+// The strip follows the first sample that ends as a clean shape without a prompt (and the same x_T with its prompt).
+let shown = unprompted.finals.firstIndex { $0.combination != nil } ?? 0
+try book.figure(ImageGrid(rows: [unprompted, prompted].map { run in shownSteps.map { shapeImage(shown, of: run.steps[$0].x0) } },
+                          scale: 5, padding: 4, rowLabels: ["no prompt", tokenizer.decode(traceTokens[shown])],
+                          columnLabels: shownSteps.map { "t = \(unprompted.steps[$0].t)" },
+                          title: "x0-hat along the reverse process").render(),
+                name: "strip.png",
+                caption: "One sample's predicted x̂₀ along the way, from the same starting noise: with no prompt (it ends as \(unprompted.finals[shown])), and asked for \"\(tokenizer.decode(traceTokens[shown]))\" at w = 3")
+func firstDecided(_ decided: [[Double]], _ steps: [(t: Int, x0: Tensor)], _ k: Int) -> String {
+    guard let i = decided[k].firstIndex(where: { $0 >= 0.9 }) else { return "never (< 90 %)" }
+    return "t ≈ \(steps[i].t)"
 }
 book.say("""
     At each step the network's guess of the clean image, x̂₀ = (x_t − √(1 − ᾱ_t)·ε̃)/√ᾱ_t, can be read by the \
     checker. The curves show, for \(traceCount) samples, the share whose x̂₀ already has the colour, shape and \
-    position the finished sample ends with. 90 % of samples have their final colour by \(firstDecided(0)), their \
-    position by \(firstDecided(2)) and their shape by \(firstDecided(1)) (T = \(schedule.steps), sampling runs \
-    from t = \(schedule.steps - 1) down).
+    position the finished sample ends with (sampling runs from t = \(schedule.steps - 1) down to 0). \
+    **With no prompt** the model must choose, and the noise decides: 90 % of samples have their final colour by \
+    \(firstDecided(unprompted.decided, unprompted.steps, 0)), their position by \(firstDecided(unprompted.decided, unprompted.steps, 2)) \
+    and their shape by \(firstDecided(unprompted.decided, unprompted.steps, 1)). **With a full prompt** there is nothing left to \
+    choose but the small jitter: colour by \(firstDecided(prompted.decided, prompted.steps, 0)), position by \
+    \(firstDecided(prompted.decided, prompted.steps, 2)), shape by \(firstDecided(prompted.decided, prompted.steps, 1)) — the \
+    prompt has fixed the picture before the image has any.
     """)
 
 // MARK: - 6.7 Your prompts

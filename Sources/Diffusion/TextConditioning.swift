@@ -268,7 +268,8 @@ public struct TextToImage: Module {
 
     /// A noise predictor for a batch whose example k is asked for `tokens[k]`, with classifier-free
     /// guidance of scale w: one network call on [x; x] with [prompts; empty prompts], then
-    /// ε̃ = ε_∅ + w·(ε_c − ε_∅). w = 1 skips the unconditional half (plain conditional sampling).
+    /// ε̃ = ε_∅ + w·(ε_c − ε_∅). w = 1 skips the unconditional half (plain conditional sampling), w = 0
+    /// the conditional one (the prompt is ignored).
     /// With v-prediction the guidance combination is taken on v̂ and then turned into ε̂: the map
     /// v̂ ↦ ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂ is affine with weights that sum to one across the combination,
     /// so this is the same as combining the two ε̂.
@@ -276,7 +277,9 @@ public struct TextToImage: Module {
         { x, t in
             let output: Tensor
             if w == 1 {
-                output = self(x, t, tokens: tokens)
+                output = self(x, t, tokens: tokens)                    // ε_∅ + 1·(ε_c − ε_∅) = ε_c
+            } else if w == 0 {
+                output = self(x, t, tokens: [[Int]](repeating: emptyPrompt, count: x.shape[0]))  // = ε_∅
             } else {
                 let b = x.shape[0]
                 let both = self(Tensor.concat([x, x], axis: 0), t + t,
