@@ -392,16 +392,40 @@ if options.flag("--holdout") {
     let (heldModel, heldRecord) = try trainOrLoad(h, directory: options.out, retrain: options.retrain)
     let heldCombos = Array(h.excluded).sorted()
     var rows: [[String]] = []
+    let perPrompt = options.quick ? 1 : 4
+    let combos = heldCombos.flatMap { c in [ShapeCombination](repeating: c, count: perPrompt) }
+    var heldImages = Tensor.zeros([1]), heldVerdicts: [ShapeDescription] = []
     for (name, m) in [("trained on everything", model), ("trained without these pairs", heldModel)] {
-        let tokens = heldCombos.flatMap { c in [[Int]](repeating: tokenizer.encode(ShapePrompt(c)), count: options.quick ? 1 : 4) }
-        let combos = heldCombos.flatMap { c in [ShapeCombination](repeating: c, count: options.quick ? 1 : 4) }
-        let images = draw(m, tokens, scale: bestW, seed: options.seed &+ 68)
+        let images = draw(m, combos.map { tokenizer.encode(ShapePrompt($0)) }, scale: bestW, seed: options.seed &+ 68)
+        let verdicts = ShapesChecker.describe(batch: images)
         var a = Adherence()
-        for (c, v) in zip(combos, ShapesChecker.describe(batch: images)) { a.add(prompt: ShapePrompt(c), verdict: v) }
+        for (c, v) in zip(combos, verdicts) { a.add(prompt: ShapePrompt(c), verdict: v) }
         rows.append([name, percent(a.share(a.valid)), percent(a.share(a.color)), percent(a.share(a.kind)), percent(a.share(a.position)),
                      "**\(percent(a.share(a.all)))**"])
+        (heldImages, heldVerdicts) = (images, verdicts)   // the last model's: the one trained without the pairs
     }
     book.table(headers: ["model (w = \(fmt(Double(bestW), 2)), prompts of the held-out pairs)", "valid", "colour", "shape", "position", "all three"], rows: rows)
+    // Per held-out pair: how often the model without it drew the asked shape, and what it drew instead.
+    var pairRows: [[String]] = []
+    for pair in h.holdout {
+        let mine = zip(combos, heldVerdicts).filter { $0.0.color == pair.color && $0.0.kind == pair.kind }.map(\.1)
+        let drawn = Dictionary(grouping: mine.compactMap { $0.combination?.kind }) { $0 }.mapValues(\.count)
+        pairRows.append(["\(pair.color.word) \(pair.kind.word)", "\(drawn[pair.kind] ?? 0)/\(mine.count)",
+                         ShapeKind.allCases.filter { $0 != pair.kind }.map { "\($0.word) \(drawn[$0] ?? 0)" }.joined(separator: ", ")])
+    }
+    book.table(headers: ["held-out pair (model trained without it)", "asked shape drawn", "drawn instead"], rows: pairRows)
+    try book.figure(ImageGrid(rows: h.holdout.map { pair in
+                                  ShapePosition.allCases.map { position -> Image? in
+                                      let asked = ShapeCombination(color: pair.color, kind: pair.kind, position: position)
+                                      return combos.firstIndex(of: asked).map {
+                                          captioned(shapeImage($0, of: heldImages), heldVerdicts[$0].combination?.kind.word ?? "invalid")
+                                      }
+                                  }
+                              },
+                              scale: 1, padding: 4, rowLabels: h.holdout.map { "\($0.color.word) \($0.kind.word)" },
+                              columnLabels: ShapePosition.allCases.map(\.words),
+                              title: "never seen in training: asked at each position (caption: the shape drawn)").render(),
+                    name: "heldout.png", caption: "The held-out model's first sample for each of the 27 held-out prompts, captioned with the shape the checker read")
     book.say("""
         A second model, trained the same way (\(heldRecord.fromCache ? "cached" : "in " + seconds(heldRecord.seconds))) on data that never \
         shows a red triangle, a blue circle or a green square (27 of the 162 combinations), is asked for exactly \

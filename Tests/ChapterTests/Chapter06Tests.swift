@@ -23,7 +23,7 @@ struct Chapter06Tests {
         let regex = try NSRegularExpression(pattern: #"!\[[^\]]*\]\(([^)]+)\)"#)
         let links = regex.matches(in: report, range: NSRange(report.startIndex..., in: report))
             .map { String(report[Range($0.range(at: 1), in: report)!]) }
-        #expect(links == ["loss.png", "guidance.png", "adherence.png", "decided.png", "strip.png"], "links: \(links)")
+        #expect(links == ["loss.png", "guidance.png", "adherence.png", "decided.png", "strip.png", "heldout.png"], "links: \(links)")
         for name in links {
             let image = try Image.readPNG(dir + "/" + name)
             #expect(image.width > 100 && image.height > 60, "\(name): \(image.width)×\(image.height)")
