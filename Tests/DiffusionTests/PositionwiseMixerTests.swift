@@ -8,11 +8,6 @@ import Testing
 @testable import Diffusion
 import Tensor
 
-/// Fills every parameter with small random values, so zero-initialised layers take part too.
-private func randomize(_ module: Module, seed: UInt64) {
-    var rng = RandomGenerator(seed: seed)
-    for p in module.parameters { p.data = Tensor.randn(p.shape, using: &rng).data.map { $0 * 0.3 } }
-}
 
 @Suite("PositionwiseMixer: attention's size, no mixing of positions (chapter 5)")
 struct PositionwiseMixerTests {
