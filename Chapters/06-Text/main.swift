@@ -394,15 +394,17 @@ if options.flag("--holdout") {
     var rows: [[String]] = []
     let perPrompt = options.quick ? 1 : 4
     let combos = heldCombos.flatMap { c in [ShapeCombination](repeating: c, count: perPrompt) }
-    var heldImages = Tensor.zeros([1]), heldVerdicts: [ShapeDescription] = []
-    for (name, m) in [("trained on everything", model), ("trained without these pairs", heldModel)] {
+    /// The held-out prompts drawn by `m`, and what the checker reads in them.
+    func drawHeldOut(_ m: TextToImage) -> (images: Tensor, verdicts: [ShapeDescription]) {
         let images = draw(m, combos.map { tokenizer.encode(ShapePrompt($0)) }, scale: bestW, seed: options.seed &+ 68)
-        let verdicts = ShapesChecker.describe(batch: images)
+        return (images, ShapesChecker.describe(batch: images))
+    }
+    let (heldImages, heldVerdicts) = drawHeldOut(heldModel)
+    for (name, verdicts) in [("trained on everything", drawHeldOut(model).verdicts), ("trained without these pairs", heldVerdicts)] {
         var a = Adherence()
         for (c, v) in zip(combos, verdicts) { a.add(prompt: ShapePrompt(c), verdict: v) }
         rows.append([name, percent(a.share(a.valid)), percent(a.share(a.color)), percent(a.share(a.kind)), percent(a.share(a.position)),
                      "**\(percent(a.share(a.all)))**"])
-        (heldImages, heldVerdicts) = (images, verdicts)   // the last model's: the one trained without the pairs
     }
     book.table(headers: ["model (w = \(fmt(Double(bestW), 2)), prompts of the held-out pairs)", "valid", "colour", "shape", "position", "all three"], rows: rows)
     // Per held-out pair: how often the model without it drew the asked shape, and what it drew instead.
