@@ -8,16 +8,16 @@ import Testing
 
 @Suite("Chapter 6: 06-text end to end", .serialized)
 struct Chapter06Tests {
-    @Test("--quick --holdout writes sections 6.1–6.8 and their figures; --load and --interactive sample from the saved weights")
+    @Test("--quick --holdout --ablate writes sections 6.1–6.9 and their figures; --load and --interactive sample from the saved weights")
     func quickRun() throws {
         let dir = temporaryDirectory("ch06")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let run = try runChapter("06-text", ["--quick", "--holdout", "--prompt", "red circle top left", "--out", dir])
+        let run = try runChapter("06-text", ["--quick", "--holdout", "--ablate", "--prompt", "red circle top left", "--out", dir])
         #expect(run.status == 0, "stderr: \(run.stderr)")
         let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
         let headings = report.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { String($0.dropFirst(3).prefix(4)) }
-        #expect(headings == ["6.1 ", "6.2 ", "6.3 ", "6.4 ", "6.5 ", "6.6 ", "6.7 ", "6.8 "], "headings: \(headings)")
-        for phrase in ["<pad>", "cross-attention", "ε(x_t, t, ∅)", "all three", "held-out pairs", "CoordConv", "velocity"] {
+        #expect(headings == ["6.1 ", "6.2 ", "6.3 ", "6.4 ", "6.5 ", "6.6 ", "6.7 ", "6.8 ", "6.9 "], "headings: \(headings)")
+        for phrase in ["<pad>", "cross-attention", "ε(x_t, t, ∅)", "all three", "held-out pairs", "CoordConv", "velocity", "| ε, coordinates |", "| v, no coordinates |", "ε-MSE t∈[600,1000)"] {
             #expect(report.contains(phrase), "report.md should mention \(phrase)")
         }
         let regex = try NSRegularExpression(pattern: #"!\[[^\]]*\]\(([^)]+)\)"#)
@@ -32,7 +32,7 @@ struct Chapter06Tests {
         #expect(lines.first == "index,file,valid,verdict,prompt" && lines.count == 9, "verdicts.csv: \(lines.prefix(2))")
         #expect(FileManager.default.fileExists(atPath: dir + "/prompts/000-red-circle-top-left.png"))
         let weights = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".safetensors") }.sorted()
-        #expect(weights.count == 2, "the main and the held-out model: \(weights)")
+        #expect(weights.count == 10, "the main and the held-out model, and 8 more for --ablate: \(weights)")
 
         // --load: no training, the prompt drawn from the saved weights (the main model's file is named in the report).
         guard let main = weights.first(where: { report.contains($0) }) else { Issue.record("report names no weights file"); return }
