@@ -83,7 +83,9 @@ book.table(headers: ["stage", "feature map", "receptive field of one position"],
 book.say("""
     A convolution mixes each pixel with its 3×3 neighbours; stacked, they see further, but slowly. At the \
     8×8 map after down2 one position sees \(fieldAtAttention)×\(fieldAtAttention) input pixels *centred on \
-    it*: a position over the left shape sees barely past the middle of the image, not the right shape. \
+    it*. The two shapes' near edges are only 1–3 px apart, so from most positions on the left shape the window \
+    reaches into the right shape, but from none does it cover the whole of it, and from the left shape's outer \
+    side it sees little or none of it. \
     Only the 4×4 middle block's convolutions span the whole image. Attention (Vaswani et al. 2017, eq. 1) \
     lets every position read every other in one step, with weights computed from the content:
     ```
