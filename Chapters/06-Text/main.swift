@@ -207,10 +207,11 @@ if trained.fromCache {
 }
 book.say("""
     Each training image comes with its caption, but the caption is replaced by the empty prompt with \
-    probability \(config.dropCaption), and each remaining word group (colour, shape, position) is dropped on its \
-    own with probability \(config.dropAttribute). So one network learns ε(x_t, t, c) for full and partial \
-    prompts *and* ε(x_t, t, ∅) for none — which classifier-free guidance needs (Ho & Salimans 2022, \
-    Algorithm 1). Otherwise training is chapter 3's: Adam at peak learning rate \(config.learningRate), warm-up \
+    probability \(config.dropCaption) (Ho & Salimans 2022, Algorithm 1: the whole condition dropped with \
+    probability p_uncond), so one network learns ε(x_t, t, c) *and* ε(x_t, t, ∅), which classifier-free \
+    guidance needs. Our addition, not the paper's: each remaining word group (colour, shape, position) is \
+    also dropped on its own with probability \(config.dropAttribute), so the network learns partial prompts \
+    too. Otherwise training is chapter 3's: Adam at peak learning rate \(config.learningRate), warm-up \
     and cosine decay, EMA 0.999 (`DDPMTrainer.train` with a condition).
     """)
 book.say(config.prediction == .velocity ? """
@@ -244,13 +245,14 @@ try book.figure(ImageGrid(rows: gridRows, scale: 4, padding: 3, rowLabels: showc
                           title: "the same starting noise for every scale").render(),
                 name: "guidance.png", caption: "Six prompts, two samples each, at guidance scales 0, 1, 3, 5 (same x_T for every scale)")
 book.say("""
-    Sampling combines the model's two answers (`classifierFreeGuidance`, Ho & Salimans 2022, eq. 6):
+    Sampling combines the model's two answers (`classifierFreeGuidance`; Ho & Salimans 2022, eq. 6, write it \
+    (1 + w′)·ε(x_t, t, c) − w′·ε(x_t, t, ∅), the same with our w = their w′ + 1):
     ```
     ε̃ = ε(x_t, t, ∅) + w·(ε(x_t, t, c) − ε(x_t, t, ∅))
     ```
     w = 0 ignores the prompt (the columns show whatever the unconditional model draws), w = 1 is the \
     plain conditional model, and w > 1 pushes further in the direction the prompt changes the prediction. \
-    Each step costs two network evaluations (one batch of 2B), except at w = 1.
+    Each step costs two network evaluations (one batch of 2B), except at w = 0 and w = 1, which need one.
     """)
 
 // MARK: - 6.5 Adherence against w

@@ -39,8 +39,8 @@ public func crossAttention(pixels: Tensor, words: Tensor, wq: Tensor, wk: Tensor
     throw NotAttempted()
 }
 
-/// Exercise 6.3 — classifier-free guidance (Ho & Salimans 2022, eq. 6, with w counted from the
-/// unconditional prediction):
+/// Exercise 6.3 — classifier-free guidance (Ho & Salimans 2022, eq. 6, which writes
+/// (1 + w′)·ε_cond − w′·ε_uncond; our w = their w′ + 1):
 /// ```
 /// ε̃ = ε_uncond + w·(ε_cond − ε_uncond)
 /// ```
