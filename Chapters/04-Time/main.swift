@@ -121,7 +121,8 @@ book.say("""
     out = x + h                                      (a 1×1 conv on x when the width changes)
     ```
     So the same convolution weights serve every noise level, and t decides how strongly each channel \
-    speaks. The UNet is chapter 3's hourglass (16 → 8 → 4 pixels, skips concatenated) rebuilt from \
+    speaks. (DDPM's own blocks only add the projected embedding to the features, one bias per channel \
+    after conv₁; AdaGN also scales them.) The UNet is chapter 3's hourglass (16 → 8 → 4 pixels, skips concatenated) rebuilt from \
     these residual blocks (`ResBlock`, `TimeUNet`). Three versions are compared in 4.6: the same UNet \
     told nothing (chapter 3's situation), told t/T as one number through the same MLP (chapter 2's way), \
     and told the sinusoidal embedding. This run trains: **\(conditioning.rawValue)**.

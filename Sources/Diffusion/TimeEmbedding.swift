@@ -5,9 +5,11 @@
 //   Vaswani et al. 2017, "Attention Is All You Need", §3.5: sinusoidal position encodings.
 //   Ho, Jain & Abbeel 2020, "Denoising Diffusion Probabilistic Models", Appendix B: t enters every
 //   residual block through the Transformer's sinusoidal embedding and a small MLP
-//   (`get_timestep_embedding` in their code: sines of the first half of the frequencies, then cosines).
+//   (`get_timestep_embedding` in their code: sines of the first half of the frequencies, then cosines),
+//   projected and *added* to the block's features after its first convolution (`temb_proj`).
 //   Dhariwal & Nichol 2021, "Diffusion Models Beat GANs on Image Synthesis", §3 (AdaGN): the
 //   embedding sets a per-channel scale and shift after a block's GroupNorm, h = (1 + s)·GN(h) + b.
+//   This file uses AdaGN, not DDPM's addition.
 //   He et al. 2016, "Deep Residual Learning": the residual connection x + F(x).
 //
 // Deviations, for size and speed: the same two-level hourglass as chapter 3 (16 → 8 → 4), one
@@ -102,7 +104,7 @@ public struct TimeEmbedding: Module {
 /// ```
 /// `[B, in, H, W]`, emb `[B, E]` (or nil: no conditioning) -> `[B, out, H, W]`. The scale and shift
 /// start at 0 and conv₂ starts at 0, so a fresh block is the identity (plus the skip's projection)
-/// and deep stacks train from the start (as in DDPM's code).
+/// and deep stacks train from the start (DDPM's code starts conv₂ at zero too).
 public struct ResBlock: Module {
     public let norm1: GroupNorm, conv1: Conv2d
     public let embedding: Linear?
