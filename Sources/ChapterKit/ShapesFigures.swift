@@ -1,6 +1,6 @@
 // What the image chapters (3 onwards) do with a batch of Shapes samples: clip them to the data's
 // range, show them in a captioned grid, and write every image and the checker's verdict to disk
-// (`samples/NNN-<caption or "sample">.png` and `verdicts.csv`, as DESIGN.md asks).
+// (`samples/NNN-<caption or "sample">.png` and `verdicts.csv`).
 
 import Datasets
 import Foundation

@@ -1,5 +1,5 @@
-// The benchmark models of shared/bench-models.md, written exactly as specified there so their
-// step times can be set beside the same models in other frameworks. Not the chapters' models.
+// The benchmark models: a fixed MLP and a fixed UNet, simple enough to write the same way in other
+// frameworks, so their step times can be set side by side. Not the chapters' models.
 
 import NN
 import Tensor

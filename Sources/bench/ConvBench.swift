@@ -1,5 +1,5 @@
 // Convolution benchmark: GFLOP/s of `conv2dForward` + `conv2dBackward` (both gradients) on
-// the bench UNet's convolutions (shared/bench-models.md) at batch 64, 16×16 and 32×32 input,
+// the bench UNet's convolutions (BenchModels.swift) at batch 64, 16×16 and 32×32 input,
 // with 1 thread and with all threads.
 //
 // Prints CSV lines `name,size,threads,value,unit`; size is `CinxCout@HxW/k` (k = kernel size).

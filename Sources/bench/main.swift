@@ -1,7 +1,7 @@
 // swift run -c release bench [--quick] [--only matmul|conv|models]
 //
 // Prints one CSV line per figure: name,size,threads,value,unit. The models are those of
-// shared/bench-models.md; each training step = forward, MSE on ε, backward, Adam (lr 1e-3);
+// BenchModels.swift; each training step = forward, MSE on ε, backward, Adam (lr 1e-3);
 // the median of 20 steps after 5 warm-up steps.
 
 import Foundation
@@ -38,7 +38,7 @@ func median(_ xs: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
-/// The timing stand-in schedule of bench-models.md: ᾱ_t = cos²(π/2 · t/999)·0.999 + 1e-4.
+/// The bench models' stand-in schedule (only timing matters here): ᾱ_t = cos²(π/2 · t/999)·0.999 + 1e-4.
 func benchAlphaBar(_ t: Int) -> Float {
     let c = Foundation.cos(Double.pi / 2 * Double(t) / 999)
     return Float(c * c * 0.999 + 1e-4)
@@ -76,11 +76,11 @@ func runModelBench(quick: Bool) {
     var rng = RandomGenerator(seed: 1)
     let steps = quick ? 3 : 20, warmup = quick ? 1 : 5
     let mlp = BenchMLP(using: &rng)
-    guard mlp.parameterCount == 37_762 else { fatalError("bench mlp has \(mlp.parameterCount) parameters, bench-models.md says 37,762") }
+    guard mlp.parameterCount == 37_762 else { fatalError("bench mlp has \(mlp.parameterCount) parameters, expected 37,762") }
     timeTrainingStep(name: "mlp", parameters: mlp.parameters, sampleShape: [2], batch: 256, steps: steps, warmup: warmup) { mlp($0, $1) }
     for size in quick ? [16] : [16, 32] {
         let unet = BenchUNet(using: &rng)
-        guard unet.parameterCount == 368_739 else { fatalError("bench unet has \(unet.parameterCount) parameters, bench-models.md says 368,739") }
+        guard unet.parameterCount == 368_739 else { fatalError("bench unet has \(unet.parameterCount) parameters, expected 368,739") }
         timeTrainingStep(name: "unet\(size)", parameters: unet.parameters, sampleShape: [3, size, size], batch: 64,
                          steps: steps, warmup: warmup) { unet($0, $1) }
     }
