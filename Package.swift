@@ -30,7 +30,7 @@ let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
 
 let package = Package(
     name: "DiffusionFromScratch",
-    platforms: [.macOS(.v15)],  // Synchronization's Atomic (parallel kernels) and exit tests
+    platforms: [.macOS(.v15)],  // Synchronization's Mutex (the convolution scratch pool) needs macOS 15
     products: [
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "NN", targets: ["NN"]),

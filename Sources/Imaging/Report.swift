@@ -2,10 +2,11 @@
 // notebook of what the run did — its narrated sections, numbers, tables and
 // figures in order — readable in any Markdown viewer.
 //
-//     let report = Report(directory: "output/02-ddpm", title: "Chapter 2: DDPM")
-//     report.heading("2.1 The forward process")
+//     let report = Report(directory: "output/01-noise", title: "Chapter 1: Noise addition")
+//     report.heading("1.4 An image dissolving")
 //     report.text("Noise is added in T = 1000 small steps.")
-//     try report.figure(strip, name: "noise-strip.png", caption: "x_t for t = 0 ... 999")
+//     try report.figure(strip, name: "dissolve.png", caption: "x_t for t = 0 ... 999")
+//     // -> output/01-noise/dissolve.png, linked from output/01-noise/report.md
 //     report.number("final loss", 0.0312, unit: "MSE")
 //     report.table(headers: ["t", "loss"], rows: [["0", "0.91"], ["999", "0.02"]])
 //     try report.save()

@@ -1,1 +1,0 @@
-// Datasets tests land here.
