@@ -344,8 +344,9 @@ if options.ablate {
         three seeds together — \(rejectionLines.joined(separator: "; ")).
 
         Without t the loss is \(ratios(gaps)) the embedding's in the four ranges of t; with t/T it is \
-        \(ratios(scalarGaps)). That is the graceful degradation Sun et al. (2025) report: a network not told t \
-        still denoises nearly as well. The samples are another matter: by \(sampler) the valid share goes \
+        \(ratios(scalarGaps)): a network not told t still denoises nearly as well. (Sun et al. 2025 report \
+        graceful degradation of the samples themselves, by FID, for most of the models they try.) Here the \
+        samples are another matter: by \(sampler) the valid share goes \
         from \(share(.none, \.0)) without t to \(share(.scalar, \.0)) with t/T and \(share(.sinusoidal, \.0)) with the \
         embedding; by \(otherSampler) from \(share(.none, \.1)) to \(share(.scalar, \.1)) and \(share(.sinusoidal, \.1)). \
         Sampling chains a few dozen denoising steps, each fed the last one's output — an x_t that is no \
