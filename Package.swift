@@ -45,6 +45,10 @@ let package = Package(
         .executable(name: "05-attention", targets: ["05-attention"]),
         .executable(name: "06-text", targets: ["06-text"]),
     ],
+    dependencies: [
+        // Command lines only (flags, help, validation): infrastructure, not the lesson.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
     targets: [
         .systemLibrary(
             name: "CLibPNG",
@@ -56,9 +60,11 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CLibPNG", "Tensor"], swiftSettings: fast),
         .target(name: "Diffusion", dependencies: ["NN", "Tensor", "Datasets"], swiftSettings: fast),
-        .executableTarget(name: "bench", dependencies: ["Tensor", "NN"], swiftSettings: fast),
+        .executableTarget(name: "bench", dependencies: ["Tensor", "NN", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: fast),
         .target(name: "Datasets", dependencies: ["Tensor"], swiftSettings: fast),
-        .target(name: "ChapterKit", dependencies: ["Imaging", "NN", "Datasets"]),
+        .target(name: "ChapterKit", dependencies: ["Imaging", "NN", "Datasets", "Diffusion",
+                                                  .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "00-tensors", dependencies: ["ChapterKit", "Imaging", "Tensor", "NN"], path: "Chapters/00-Tensors",
                           exclude: ["README.md", "figures"]),
         .executableTarget(name: "01-noise", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "Tensor"],
@@ -74,10 +80,11 @@ let package = Package(
         .executableTarget(name: "06-text", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
                           path: "Chapters/06-Text", exclude: ["README.md", "figures"]),
         .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "04-time", "05-attention", "06-text", "Imaging", "Datasets"]),
+        .testTarget(name: "ChapterKitTests", dependencies: ["ChapterKit", "Diffusion", "NN", "Tensor"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Imaging"]),
         .target(name: "ExerciseSupport"),
         .target(name: "ExerciseChecks", dependencies: ["ExerciseSupport", "Diffusion", "Tensor"]),
-        .executableTarget(name: "progress", dependencies: ["ExerciseChecks"]),
+        .executableTarget(name: "progress", dependencies: ["ExerciseChecks", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseChecks"] + exerciseChapters.map { .target(name: "Exercises\($0)") }),
         .testTarget(name: "SolutionTests", dependencies: ["ExerciseChecks"] + exerciseChapters.map { .target(name: "Solutions\($0)") }),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

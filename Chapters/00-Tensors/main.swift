@@ -7,20 +7,26 @@
 //
 //   swift run -c release 00-tensors [--quick] [--seed N] [--out DIR]
 
+import ArgumentParser
 import ChapterKit
 import Foundation
 import Imaging
 import NN
 import Tensor
 
-let options = ChapterOptions.parse(
-    chapter: "00-tensors",
-    summary: "Chapter 0: tensors and gradients. What a tensor is, broadcasting, the recorded graph, backward,\n"
-        + "gradient checks, and gradient descent fitting a line. Takes well under a second after the build.")
+struct Options: ChapterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "00-tensors",
+        abstract: "Chapter 0: tensors and gradients. What a tensor is, broadcasting, the recorded graph, backward, "
+            + "gradient checks, and gradient descent fitting a line. Takes well under a second after the build.")
+    @OptionGroup var common: CommonOptions
+}
+let options = Options.parseOrExit()
+let seed = options.common.seed, quick = options.common.quick
 let started = Date()
-let notebook = Notebook(directory: options.out, title: "Chapter 0: tensors and gradients")
-var rng = RandomGenerator(seed: options.seed)
-notebook.say("Run with seed \(options.seed)\(options.quick ? " (--quick: fewer points and steps in 0.6)" : ""). "
+let notebook = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 0: tensors and gradients")
+var rng = RandomGenerator(seed: seed)
+notebook.say("Run with seed \(seed)\(quick ? " (--quick: fewer points and steps in 0.6)" : ""). "
     + "Every number below comes from the library in `Sources/Tensor/`; the code that printed it is in "
     + "`Chapters/00-Tensors/main.swift`, one `// MARK:` per section.")
 
@@ -176,7 +182,7 @@ let cases = [
     },
 ]
 var checkRows: [[String]] = []
-func checkSeed(_ i: Int) -> UInt64 { options.seed &+ UInt64(i + 1) }
+func checkSeed(_ i: Int) -> UInt64 { seed &+ UInt64(i + 1) }
 for (i, c) in cases.enumerated() {
     let r = gradientCheck(c.inputs, seed: checkSeed(i), c.f)
     checkRows.append([c.name, num(r.analytic, digits: 7), num(r.numerical, digits: 7), String(format: "%.1e", r.relativeError),
@@ -201,8 +207,8 @@ notebook.say("The exercises of this chapter are graded the same way: you write t
 // MARK: - 0.6 Gradient descent fits a line
 
 notebook.section("0.6 Gradient descent fits a line")
-let n = options.quick ? 50 : 200
-let steps = options.quick ? 100 : 200
+let n = quick ? 50 : 200
+let steps = quick ? 100 : 200
 let learningRate: Float = 0.05
 let (trueW, trueB, noise): (Float, Float, Float) = (2, -1, 0.3)
 let xs = Tensor.uniform([n], in: -2...2, using: &rng)                             // [n]
@@ -278,7 +284,7 @@ var lossPlot = Plot(title: "Gradient descent on a line: loss per step", xLabel: 
                     yRange: 1e-14...1e3, legend: .topRight)
 lossPlot.line("loss", y: losses)
 lossPlot.line("loss above the least-squares minimum", y: excess)
-try notebook.figure(lossPlot, name: "loss.png",
+notebook.figure(lossPlot, name: "loss.png",
                     caption: "Loss per step (log scale), and how far it is above the best a line can do.")
 notebook.say("The loss drops fast and then flattens at the noise floor. What is left above the least-squares minimum "
     + "shrinks by the same factor every step — a straight line on the log axis — which is what gradient descent does "
@@ -291,15 +297,15 @@ fitPlot.line("truth: y = 2x - 1", x: [Float(-2), 2], y: [trueW * -2 + trueB, tru
              thickness: 6)
 fitPlot.line("fitted", x: [Float(-2), 2], y: [fitW.item * -2 + fitB.item, fitW.item * 2 + fitB.item],
              color: Color(220, 60, 40), thickness: 2)
-try notebook.figure(fitPlot, name: "fit.png", caption: "The \(n) noisy points, the line that made them, and the line gradient descent found.")
+notebook.figure(fitPlot, name: "fit.png", caption: "The \(n) noisy points, the line that made them, and the line gradient descent found.")
 
-try writeCSV(options.out + "/fit.csv", header: ["which", "w", "b", "mse"], rows: [
+notebook.must { try writeCSV(notebook.path("fit.csv"), header: ["which", "w", "b", "mse"], rows: [
     ["truth", "\(trueW)", "\(trueB)", "\(trueLoss)"],
     ["gradient-descent", "\(fitW.item)", "\(fitB.item)", "\(finalLoss)"],
     ["least-squares", "\(lsW)", "\(lsB)", "\(lsLoss)"],
-])
-try writeCSV(options.out + "/loss.csv", header: ["step", "loss"], rows: losses.enumerated().map { ["\($0)", "\($1)"] })
+]) }
+notebook.must { try writeCSV(notebook.path("loss.csv"), header: ["step", "loss"], rows: losses.enumerated().map { ["\($0)", "\($1)"] }) }
 notebook.say("The fitted numbers are also in `fit.csv` (`which,w,b,mse`) and the loss per step in `loss.csv`.")
 
-try notebook.save()
+notebook.save()
 print(String(format: "Done in %.2f s.", Date().timeIntervalSince(started)))

@@ -5,6 +5,7 @@
 
 import Datasets
 import Diffusion
+import ChapterKit
 import Foundation
 import Imaging
 import Tensor
@@ -36,12 +37,10 @@ func learnerImage(path: String, maxSide: Int = 64) -> CleanImage {
     do {
         png = try Image.readPNG(path, channels: 3)
     } catch {
-        FileHandle.standardError.write(Data("01-noise: cannot use --image \(path): \(error)\n".utf8))
-        exit(1)
+        Options.fail("cannot use --image \(path): \(reason(error))")
     }
     guard png.width > 0, png.height > 0 else {
-        FileHandle.standardError.write(Data("01-noise: cannot use --image \(path): the image is empty\n".utf8))
-        exit(1)
+        Options.fail("cannot use --image \(path): the image is empty")
     }
     let longer = max(png.width, png.height)
     let w = longer > maxSide ? max(1, png.width * maxSide / longer) : png.width

@@ -6,6 +6,7 @@
 // is in Sources/Diffusion/NoiseSchedule.swift (schedules, `step` = DDPM eq. 2, `addNoise` = eq. 4);
 // Agreement.swift beside this file loads the image and runs the measurement of section 1.3.
 
+import ArgumentParser
 import ChapterKit
 import Datasets
 import Diffusion
@@ -13,22 +14,28 @@ import Foundation
 import Imaging
 import Tensor
 
-let options = ChapterOptions.parse(
-    chapter: "01-noise",
-    summary: "Chapter 1: the forward process. Adds noise to an image with the linear (DDPM) and cosine\n"
-        + "(Nichol & Dhariwal) schedules, step by step and in closed form, and measures that both agree.",
-    flags: [Flag("--image", value: "PATH", help: "noise your own PNG instead of a Shapes image (shrunk to ≤ 64 px)")])
+struct Options: ChapterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "01-noise",
+        abstract: "Chapter 1: the forward process. Adds noise to an image with the linear (DDPM) and cosine "
+            + "(Nichol & Dhariwal) schedules, step by step and in closed form, and measures that both agree.")
+    @OptionGroup var common: CommonOptions
+    @Option(help: ArgumentHelp("Noise your own PNG instead of a Shapes image (shrunk to ≤ 64 px).", valueName: "path"))
+    var image: String?
+}
+let options = Options.parseOrExit()
+let seed = options.common.seed, quick = options.common.quick
 let started = Date()
-var rng = RandomGenerator(seed: options.seed)
-let x0 = options.value("--image").map { learnerImage(path: $0) } ?? shapesImage(using: &rng)  // a bad file stops here
-let book = Notebook(directory: options.out, title: "Chapter 1: Noise addition, the forward process")
+var rng = RandomGenerator(seed: seed)
+let x0 = options.image.map { learnerImage(path: $0) } ?? shapesImage(using: &rng)  // a bad file stops here
+let book = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 1: Noise addition, the forward process")
 func fmt(_ v: Double, _ digits: Int = 4) -> String { Report.format(v, digits: digits) }
 
 let schedules = [NoiseSchedule.linear(), NoiseSchedule.cosine()]
 let T = schedules[0].steps
 let shown = [0, 50, 100, 250, 500, 750, 999]
 book.say("""
-    Run with seed \(options.seed)\(options.quick ? ", --quick" : ""). The clean image x₀ is \(x0.description), \
+    Run with seed \(seed)\(quick ? ", --quick" : ""). The clean image x₀ is \(x0.description), \
     as RGB values in −1…1. T = \(T) steps.
     """)
 
@@ -65,16 +72,16 @@ book.say("""
     whatever the image was. That is where sampling starts in chapter 2. log-SNR is in nats (natural \
     log). Every step of both schedules is in [schedules.csv](schedules.csv).
     """)
-try writeCSV((options.out as NSString).appendingPathComponent("schedules.csv"),
+book.must { try writeCSV(book.path("schedules.csv"),
              header: ["t", "linear_beta", "linear_alphaBar", "linear_logSNR", "cosine_beta", "cosine_alphaBar", "cosine_logSNR"],
              rows: (0..<T).map { (t: Int) -> [String] in
                  let numbers: [Float] = schedules.flatMap { s in [s.beta[t], s.alphaBar[t], s.logSNR(t)] }
                  return [String(t)] + numbers.map { "\(Double($0))" }
-             })
+             }) }
 var betaPlot = Plot(title: "Noise added per step, beta_t", xLabel: "t", yLabel: "beta_t (log scale)",
                     width: 640, height: 400, logY: true, legend: .topLeft)
 for s in schedules { betaPlot.line(s.kind.rawValue, y: s.beta) }
-try book.figure(betaPlot, name: "beta.png",
+book.figure(betaPlot, name: "beta.png",
                 caption: "β_t against t. The cosine schedule adds less noise early, more late, and its last β is clipped at 0.999.")
 
 // MARK: - 1.2 The time index convention
@@ -121,8 +128,8 @@ book.say("""
     compare them with eq. (4)'s √ᾱ_t·x0_i and 1 − ᾱ_t.
     """)
 // One chain step costs `draws` × (values of x₀) normal draws, so bigger images get fewer draws.
-let drawBudget = options.quick ? 32 * 768 : 256 * 768
-let draws = max(options.quick ? 8 : 32, drawBudget / x0.chw.count)
+let drawBudget = quick ? 32 * 768 : 256 * 768
+let draws = max(quick ? 8 : 32, drawBudget / x0.chw.count)
 var agreement: [Agreement] = []
 var chains: [NoiseSchedule.Kind: [Int: [Float]]] = [:]
 for s in schedules {
@@ -173,14 +180,14 @@ book.say("""
     \(fmt(1 / Double(brightDraws).squareRoot(), 2))·sd; two or three times that is still chance.) \
     All rows are in [agreement.csv](agreement.csv).
     """)
-try writeCSV((options.out as NSString).appendingPathComponent("agreement.csv"),
+book.must { try writeCSV(book.path("agreement.csv"),
              header: ["schedule", "t", "alphaBar", "route", "draws", "values", "predicted_variance",
                       "mean_z", "rms_z", "variance_ratio", "bright_values", "bright_predicted_mean", "bright_mean", "bright_sd"],
              rows: agreement.map { a in
                  [a.schedule.rawValue, String(a.t), "\(a.alphaBar)", a.route, String(a.draws), String(a.values),
                   "\(1 - a.alphaBar)", "\(a.meanZ)", "\(a.rmsZ)", "\(a.varianceRatio)",
                   String(a.brightCount), "\(a.brightPredictedMean)", "\(a.brightMean)", "\(a.brightSD)"]
-             })
+             }) }
 
 // MARK: - 1.4 An image dissolving
 
@@ -190,7 +197,7 @@ let strip = ImageGrid(
     rows: schedules.map { s in shown.map { t in Image(chw: chains[s.kind]![t]!, channels: 3, height: x0.height, width: x0.width) } },
     scale: scale, padding: 4, rowLabels: schedules.map(\.kind.rawValue), columnLabels: shown.map { "t=\($0)" },
     title: "x_t along one run of the forward process", textScale: 2)
-try book.figure(strip.render(), name: "dissolve.png",
+book.figure(strip.render(), name: "dissolve.png",
                 caption: "One chain of the forward process per schedule (x_t after step t), shown ×\(scale)")
 book.say("""
     Each row is one real path of the chain of 1.3 (its first draw), so the noise at t = 500 is the \
@@ -212,8 +219,8 @@ for s in schedules {
     alphaPlot.line(s.kind.rawValue, y: s.alphaBar)
     snrPlot.line(s.kind.rawValue, y: (0..<T).map { s.logSNR($0) })
 }
-try book.figure(alphaPlot, name: "alpha-bar.png", caption: "ᾱ_t: the fraction of the signal's power left after step t")
-try book.figure(snrPlot, name: "log-snr.png", caption: "log-SNR_t = ln(ᾱ_t/(1 − ᾱ_t)) against t, in nats")
+book.figure(alphaPlot, name: "alpha-bar.png", caption: "ᾱ_t: the fraction of the signal's power left after step t")
+book.figure(snrPlot, name: "log-snr.png", caption: "log-SNR_t = ln(ᾱ_t/(1 − ᾱ_t)) against t, in nats")
 book.table(headers: ["schedule", "ᾱ_t falls below 0.5 at t", "steps with ᾱ_t < 0.01 (log-SNR < −4.6)", "steps with ᾱ_t > 0.99"],
            rows: schedules.map { s in
                [s.kind.rawValue, String(s.alphaBar.firstIndex { $0 < 0.5 }!),
@@ -235,4 +242,4 @@ book.say("""
 
 let seconds = Date().timeIntervalSince(started)
 book.say("Run time: \(String(format: "%.1f", seconds)) s.")
-try book.save()
+book.save()

@@ -1,48 +1,73 @@
-// Chapter 2's configuration and weight cache: train the library's `NoiseMLP`
-// (Sources/Diffusion/NoiseMLP.swift) with `DDPMTrainer` (Sources/Diffusion/Training.swift), or load
-// the weights cached for the same configuration (ChapterKit's `trainOrLoad`).
+// Chapter 2's command line and recipe: what the run asks for, and everything that decides the
+// trained `NoiseMLP` (Sources/Diffusion/NoiseMLP.swift), trained by `DDPMTrainer`
+// (Sources/Diffusion/Training.swift); ChapterKit caches the weights under the recipe's key.
 
+import ArgumentParser
 import ChapterKit
 import Datasets
 import Diffusion
-import Foundation
-import NN
 import Tensor
 
-/// Everything that decides the trained weights; its `key` names the cache file.
-struct TrainConfig: CustomStringConvertible {
+struct Options: ChapterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "02-mlp",
+        abstract: "Chapter 2: a noise-prediction MLP on 2-D data, trained by DDPM's Algorithm 1 and sampled by "
+            + "Algorithm 2 (1000 ancestral steps) and by DDIM (50 deterministic steps); quality measured by energy distance.")
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var run: TrainingFlags
+    @Option(help: "The 2-D data: moons, spiral or rings.") var dataset: Toy2D = .moons
+    @Option(help: "Noise schedule: linear or cosine.") var schedule: NoiseSchedule.Kind = .linear
+    @Option(help: "Training steps (default 30000; 400 with --quick).") var trainSteps: Int?
+    @Option(help: "Hidden width of the MLP.") var width: Int = 128
+    @Option(help: "Hidden layers of the MLP.") var depth: Int = 3
+    @Option(help: "Training batch size.") var batch: Int = 256
+    @Option(help: "Peak learning rate of Adam.") var lr: Float = 0.001
+    @Option(help: "EMA decay of the sampled weights, in [0, 1) (0: no EMA).") var ema: Float = 0.999
+
+    func validate() throws {
+        try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps)
+        try Bounds.check(width, "--width", in: Bounds.width)
+        try Bounds.check(depth, "--depth", in: Bounds.depth)
+        try Bounds.check(batch, "--batch", in: Bounds.batch)
+        try Bounds.checkLearningRate(lr)
+        try Bounds.check(ema, "--ema", in: Float(0)..<Float(1))
+    }
+
+    var recipe: MLPRecipe {
+        MLPRecipe(dataset: dataset, schedule: schedule, width: width, depth: depth, batch: batch,
+                  training: TrainingOptions(steps: trainSteps ?? (common.quick ? 400 : 30_000), learningRate: lr, emaDecay: ema),
+                  seed: common.seed)
+    }
+}
+
+/// Everything that decides the trained MLP: the data, the schedule, its size, the trainer, the seed.
+struct MLPRecipe: Recipe {
     var dataset: Toy2D
     var schedule: NoiseSchedule.Kind
     var width: Int
     var depth: Int
-    var steps: Int
     var batch: Int
-    var learningRate: Float
-    var emaDecay: Float   // 0: no EMA
+    var training: TrainingOptions
+    var data = "Toy2D v\(DataVersion.toy2D)"
     var seed: UInt64
 
-    var description: String {
-        "\(dataset.rawValue) \(schedule.rawValue) width=\(width) depth=\(depth) steps=\(steps) batch=\(batch) "
-            + "lr=\(learningRate) ema=\(emaDecay) seed=\(seed) trainer=DDPMTrainer"
+    var name: String { "mlp-\(dataset.rawValue)" }
+    var trainingSteps: Int { training.steps }
+    static let flags = ["dataset": "--dataset", "schedule": "--schedule", "width": "--width", "depth": "--depth",
+                        "batch": "--batch", "training.steps": "--train-steps", "training.learningRate": "--lr",
+                        "training.emaDecay": "--ema", "seed": "--seed"]
+
+    func makeModel() -> NoiseMLP {
+        var rng = RandomGenerator(seed: seed)
+        return NoiseMLP(width: width, depth: depth, steps: 1000, using: &rng)
     }
 
-    /// The weights' cache name, e.g. `mlp-moons-1a2b3c4d` (ChapterKit's `configurationHash`).
-    var key: String { "mlp-\(dataset.rawValue)-" + configurationHash(description) }
-}
-
-/// Trains by Algorithm 1 on fresh data every step — or loads the weights cached for this exact
-/// configuration from `directory`. Adam with a linear warm-up over the first 5 % of steps and a
-/// cosine decay to 0, gradients clipped to norm 1; the EMA of the weights is what is saved and
-/// sampled from. Throws `TrainingDiverged` as soon as a loss is not finite.
-func trainOrLoad(_ config: TrainConfig, directory: String, retrain: Bool, quiet: Bool = false) throws -> (NoiseMLP, TrainingRecord) {
-    var rng = RandomGenerator(seed: config.seed)
-    let model = NoiseMLP(width: config.width, depth: config.depth, steps: 1000, using: &rng)
-    let options = TrainingOptions(steps: config.steps, learningRate: config.learningRate, emaDecay: config.emaDecay)
-    let record = try trainOrLoad(model, key: config.key, directory: directory, retrain: retrain, steps: config.steps,
-                                 label: quiet ? nil : "train \(config.dataset.rawValue)") { progress in
-        try DDPMTrainer.train(model, predictor: model.predictor, schedule: .named(config.schedule), options: options,
-                              seed: config.seed &+ 1, batch: { rng in config.dataset.sample(config.batch, using: &rng) },
-                              progress: progress)
+    /// Algorithm 1 on fresh data every step. Adam with a linear warm-up over the first 5 % of steps
+    /// and a cosine decay to 0, gradients clipped to norm 1; the EMA of the weights is what is saved
+    /// and sampled from. Throws `TrainingDiverged` as soon as a loss is not finite.
+    func train(_ model: NoiseMLP, progress: @escaping (Int, Float) -> Void) throws -> [Float] {
+        try DDPMTrainer.train(model, predictor: model.predictor, schedule: .named(schedule), options: training,
+                              seed: seed &+ 1, batch: { rng in dataset.sample(batch, using: &rng) }, progress: progress)
     }
-    return (model, record)
 }

@@ -17,48 +17,17 @@ import Imaging
 import NN
 import Tensor
 
-let options = ChapterOptions.parse(
-    chapter: "02-mlp",
-    summary: "Chapter 2: a noise-prediction MLP on 2-D data, trained by DDPM's Algorithm 1 and sampled by\n"
-        + "Algorithm 2 (1000 ancestral steps) and by DDIM (50 deterministic steps); quality measured by energy distance.",
-    flags: [
-        Flag("--dataset", value: "NAME", default: "moons", help: "the 2-D data: moons, spiral or rings"),
-        Flag("--schedule", value: "KIND", default: "linear", help: "noise schedule: linear or cosine"),
-        Flag("--steps", value: "N", help: "training steps (default 30000; 400 with --quick)"),
-        Flag("--width", value: "N", default: "128", help: "hidden width of the MLP"),
-        Flag("--depth", value: "N", default: "3", help: "hidden layers of the MLP"),
-        Flag("--batch", value: "N", default: "256", help: "training batch size"),
-        Flag("--lr", value: "X", default: "0.001", help: "peak learning rate of Adam"),
-        Flag("--ema", value: "X", default: "0.999", help: "EMA decay of the sampled weights (0: no EMA)"),
-    ])
+let options = Options.parseOrExit()
 let started = Date()
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("02-mlp: \(message)\n".utf8))
-    exit(2)
-}
-guard let dataset = Toy2D(rawValue: options.value("--dataset")!) else {
-    fail("unknown --dataset '\(options.value("--dataset")!)'; choose one of: "
-         + Toy2D.allCases.map(\.rawValue).joined(separator: ", "))
-}
-guard let scheduleKind = NoiseSchedule.Kind(rawValue: options.value("--schedule")!) else {
-    fail("unknown --schedule '\(options.value("--schedule")!)'; choose linear or cosine")
-}
-let defaultSteps = options.quick ? 400 : 30_000
-let config = TrainConfig(
-    dataset: dataset, schedule: scheduleKind, width: options.number("--width"), depth: options.number("--depth"),
-    steps: options.value("--steps") == nil ? defaultSteps : options.number("--steps"),
-    batch: options.number("--batch"), learningRate: options.number("--lr"), emaDecay: options.number("--ema"),
-    seed: options.seed)
-guard config.width > 0, config.depth > 0, config.steps > 0, config.batch > 0, config.learningRate > 0 else {
-    fail("--width, --depth, --steps, --batch and --lr must be positive")
-}
+let recipe = options.recipe
+let dataset = recipe.dataset, scheduleKind = recipe.schedule
+let seed = options.common.seed, quick = options.common.quick
 let schedule = NoiseSchedule.named(scheduleKind)
 let T = schedule.steps
-let count = options.quick ? 500 : 2000  // samples drawn and fresh data points they are compared with
-let book = Notebook(directory: options.out, title: "Chapter 2: A noise-prediction MLP, with DDPM and DDIM sampling")
+let count = quick ? 500 : 2000  // samples drawn and fresh data points they are compared with
+let book = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 2: A noise-prediction MLP, with DDPM and DDIM sampling")
 func fmt(_ v: Double, _ digits: Int = 4) -> String { Report.format(v, digits: digits) }
 func seconds(_ v: Double) -> String { String(format: v < 1 ? "%.2f s" : "%.1f s", v) }
-func path(_ name: String) -> String { (options.out as NSString).appendingPathComponent(name) }
 func points(_ t: Tensor) -> (x: [Float], y: [Float]) {
     (stride(from: 0, to: t.count, by: 2).map { t.data[$0] }, stride(from: 1, to: t.count, by: 2).map { t.data[$0] })
 }
@@ -72,23 +41,23 @@ func scatter(_ title: String, _ series: [(String, Tensor, Color)], size: Int = 4
 let dataColor = Color(40, 90, 200), sampleColor = Color(220, 80, 30)
 
 book.say("""
-    Run with seed \(options.seed)\(options.quick ? ", --quick" : ""), dataset **\(dataset.rawValue)**, \
-    \(scheduleKind.rawValue) schedule, T = \(T). Configuration: \(config).
+    Run with seed \(seed)\(quick ? ", --quick" : ""), dataset **\(dataset.rawValue)**, \
+    \(scheduleKind.rawValue) schedule, T = \(T). Recipe: \(recipe.summary).
     """)
 
 // MARK: - 2.1 The data
 
 book.section("2.1 The data: three 2-D distributions")
-var rng = RandomGenerator(seed: options.seed &+ 1_000_003)  // evaluation draws, apart from training's stream
+var rng = RandomGenerator(seed: seed &+ 1_000_003)  // evaluation draws, apart from training's stream
 let previews = Toy2D.allCases.map { set -> Image in
-    var r = RandomGenerator(seed: options.seed)
+    var r = RandomGenerator(seed: seed)
     return scatter(set.rawValue + (set == dataset ? " (this run)" : ""), [(set.rawValue, set.sample(1500, using: &r), dataColor)],
                    size: 300, textScale: 1).render()
 }
-try book.figure(Image.hstack(previews, gap: 8, background: .white), name: "datasets.png",
+book.figure(Image.hstack(previews, gap: 8, background: .white), name: "datasets.png",
                 caption: "The three toy distributions, 1,500 points each, standardised")
 let data = dataset.sample(count, using: &rng)  // fresh points, never seen in training: the yardstick
-try writeCSV(path("data.csv"), header: ["x", "y"], rows: (0..<count).map { [Double(data.data[2 * $0]), Double(data.data[2 * $0 + 1])] })
+book.must { try writeCSV(book.path("data.csv"), header: ["x", "y"], rows: (0..<count).map { [Double(data.data[2 * $0]), Double(data.data[2 * $0 + 1])] }) }
 book.say("""
     Each is a curve in the plane blurred by a little Gaussian jitter: two interleaved half circles \
     (moons), one arm of a spiral over two turns, two concentric rings. They are standardised — each \
@@ -104,26 +73,20 @@ book.say("""
 book.section("2.2 The model and its training (DDPM Algorithm 1)")
 book.say("""
     The network ε_θ(x_t, t) is told a noisy point and the step, and must say which noise was added. \
-    An MLP: [x, y, t/T] → Linear(3, \(config.width)) → SiLU → (Linear(\(config.width), \(config.width)) → SiLU) \
-    × \(config.depth - 1) → Linear(\(config.width), 2). The step enters as a single number t/T in [0, 1); \
+    An MLP: [x, y, t/T] → Linear(3, \(recipe.width)) → SiLU → (Linear(\(recipe.width), \(recipe.width)) → SiLU) \
+    × \(recipe.depth - 1) → Linear(\(recipe.width), 2). The step enters as a single number t/T in [0, 1); \
     chapter 4 will give the network a richer view of it. Training is Algorithm 1 of Ho et al. (2020), \
     one line of which is the whole loss:
     ```
     x₀ ~ data,  t ~ Uniform{0, …, T−1},  ε ~ N(0, I)
     L = ‖ε − ε_θ(√ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, t)‖²                      DDPM eq. (14)
     ```
-    (`DDPM.trainingLoss`). Adam, peak learning rate \(config.learningRate) with a 5 % warm-up and a \
-    cosine decay to 0, batch \(config.batch), gradients clipped to norm 1, \(config.steps) steps; \
+    (`DDPM.trainingLoss`). Adam, peak learning rate \(recipe.training.learningRate) with a 5 % warm-up and a \
+    cosine decay to 0, batch \(recipe.batch), gradients clipped to norm 1, \(recipe.training.steps) steps; \
     the weights sampled from are an exponential moving average (EMA, decay \
-    \(config.emaDecay > 0 ? "min(\(config.emaDecay), (1 + n)/(10 + n))" : "off")) of the trained ones.
+    \(recipe.training.emaDecay > 0 ? "min(\(recipe.training.emaDecay), (1 + n)/(10 + n))" : "off")) of the trained ones.
     """)
-let model: NoiseMLP, trained: TrainingRecord
-do {
-    (model, trained) = try trainOrLoad(config, directory: options.out, retrain: options.retrain)
-} catch {
-    FileHandle.standardError.write(Data("02-mlp: \(error)\n".utf8))
-    exit(1)
-}
+let (model, trained) = book.must { try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train \(dataset.rawValue)") }
 let predictor = model.predictor
 let cacheName = trained.fileName
 if trained.fromCache {
@@ -131,7 +94,7 @@ if trained.fromCache {
     book.say(line)
 } else {
     book.say("""
-        Trained \(config.steps) steps in \(seconds(trained.seconds)) \
+        Trained \(recipe.training.steps) steps in \(seconds(trained.seconds)) \
         (\(fmt(trained.millisecondsPerStep, 3)) ms per step), \(model.parameterCount) parameters; \
         weights saved to \(cacheName), so a rerun with the same configuration samples at once.
         """)
@@ -145,8 +108,9 @@ lossPlot.line("per step", x: Array(stride(from: 0, to: trained.losses.count, by:
               y: Array(stride(from: 0, to: trained.losses.count, by: stride_)).map { Double(trained.losses[$0]) },
               color: Color(180, 190, 215), thickness: 1)
 lossPlot.line("mean of last \(window)", y: smoothed, color: Color(30, 60, 160))
-try book.figure(lossPlot, name: "loss.png", caption: "The loss of every step (light) and its running mean over \(window) steps (dark)")
-let first = smoothed[min(window, smoothed.count) - 1], last = smoothed.last!
+book.figure(lossPlot, name: "loss.png", caption: "The loss of every step (light) and its running mean over \(window) steps (dark)")
+let curve = LossCurve(smoothed: smoothed, window: window)
+let first = curve.first, last = curve.last
 book.say("""
     The running mean falls from \(fmt(Double(first), 3)) to \(fmt(Double(last), 3)). It cannot reach 0: at large t \
     the point x_t is nearly pure noise and says little about which ε made it, so even the best \
@@ -173,17 +137,19 @@ let samples = DDPM.sample(predictor, shape: [count, 2], schedule: schedule, usin
     if shownT.contains(t) { snapshots[t] = x }
 }
 let ancestralSeconds = Date().timeIntervalSince(clock)
-try writeCSV(path("samples.csv"), header: ["x", "y"],
-             rows: (0..<count).map { [Double(samples.data[2 * $0]), Double(samples.data[2 * $0 + 1])] })
+book.must {
+    try writeCSV(book.path("samples.csv"), header: ["x", "y"],
+                 rows: (0..<count).map { [Double(samples.data[2 * $0]), Double(samples.data[2 * $0 + 1])] })
+}
 let side = Image.hstack([scatter("data (\(count) fresh points)", [("data", data, dataColor)]).render(),
                          scatter("samples (\(T) ancestral steps)", [("samples", samples, sampleColor)]).render()],
                         gap: 8, background: .white)
-try book.figure(side, name: "samples.png", caption: "Fresh data (left) and \(count) samples of the trained model (right), same axes")
+book.figure(side, name: "samples.png", caption: "Fresh data (left) and \(count) samples of the trained model (right), same axes")
 let stripImages = shownT.map { t -> Image in
     let label = t == T ? "x_T: noise" : (t == 0 ? "x_0: samples" : "t = \(t)")
     return scatter(label, [("x", snapshots[t]!, sampleColor)], size: 220, textScale: 1).render()
 }
-try book.figure(Image.hstack(stripImages, gap: 6, background: .white), name: "reverse.png",
+book.figure(Image.hstack(stripImages, gap: 6, background: .white), name: "reverse.png",
                 caption: "The reverse process: the same \(count) points from x_T (pure noise) to x_0, after the step from t")
 book.say("""
     \(count) samples in \(seconds(ancestralSeconds)): \(T) network evaluations on a batch of \(count). \
@@ -222,7 +188,7 @@ book.table(headers: ["compared with \(count) fresh data points", "energy distanc
 ])
 let verdict = edAncestral <= noiseFloor.mean + noiseFloor.sd ? "within the floor's spread: at this sample size, the samples cannot be told from data"
     : edAncestral <= 2 * noiseFloor.mean ? "within 2× the floor's mean: close, but not yet indistinguishable from data"
-    : "above 2× the floor's mean: visibly off; train longer (--steps) or try the recipes in the README"
+    : "above 2× the floor's mean: visibly off; train longer (--train-steps) or try the recipes in the README"
 book.say("""
     The samples score \(fmt(edAncestral, 3)) against a floor of \(fmt(noiseFloor.mean, 3)) ± \(fmt(noiseFloor.sd, 2)): \
     \(verdict). Pure noise, which has the right mean and variance but none of the shape, scores \
@@ -245,12 +211,12 @@ book.say("""
     (for S = 50: 999, 979, …, 19, then x₀; `DDIM.timesteps`, `DDIM.step`, `DDIM.sample`). The same x_T \
     always gives the same sample.
     """)
-let ddimCounts = options.quick ? [10, 50] : [10, 20, 50, 100, 200]
+let ddimCounts = quick ? [10, 50] : [10, 20, 50, 100, 200]
 var ddimRows: [[String]] = []
 var ddim50: Tensor? = nil
 var ddim50Seconds = 0.0
 for s in ddimCounts {
-    var r = RandomGenerator(seed: options.seed &+ 77)  // the same x_T for every step count
+    var r = RandomGenerator(seed: seed &+ 77)  // the same x_T for every step count
     clock = Date()
     let x = DDIM.sample(predictor, shape: [count, 2], schedule: schedule, count: s, using: &r)
     let elapsed = Date().timeIntervalSince(clock)
@@ -261,7 +227,7 @@ for s in ddimCounts {
 ddimRows.append(["DDPM ancestral", String(T), seconds(ancestralSeconds), fmt(edAncestral, 3), fmt(edAncestral / noiseFloor.mean, 2) + "×"])
 book.table(headers: ["sampler", "network evaluations", "time for \(count) points", "energy distance", "in floors"], rows: ddimRows)
 let edDDIM50 = energyDistance(ddim50!, toData: data)
-try book.figure(Image.hstack([scatter("DDIM, 50 steps", [("DDIM", ddim50!, sampleColor)]).render(),
+book.figure(Image.hstack([scatter("DDIM, 50 steps", [("DDIM", ddim50!, sampleColor)]).render(),
                               scatter("DDPM, \(T) steps", [("DDPM", samples, sampleColor)]).render()], gap: 8, background: .white),
                 name: "ddim.png", caption: "\(count) samples by DDIM with 50 steps (left) and by DDPM's \(T) ancestral steps (right)")
 book.say("""
@@ -274,8 +240,8 @@ book.say("""
 
 // MARK: - 2.6 The three datasets (--ablate)
 
-book.section("2.6 All three datasets\(options.ablate ? "" : " (run with --ablate)")")
-if options.ablate {
+book.section("2.6 All three datasets\(options.run.ablate ? "" : " (run with --ablate)")")
+if options.run.ablate {
     book.say("""
         The same recipe on each dataset (weights cached like the main run's), each judged against \
         \(count) fresh points of its own data and its own noise floor.
@@ -283,11 +249,11 @@ if options.ablate {
     var rows: [[String]] = []
     var panels: [Image] = []
     for set in Toy2D.allCases {
-        var c = config
+        var c = recipe
         c.dataset = set
-        let (m2, t) = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
+        let (m2, t) = book.must { try c.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train \(set.rawValue)") }
         let p = m2.predictor
-        var r = RandomGenerator(seed: options.seed &+ 1_000_003)
+        var r = RandomGenerator(seed: seed &+ 1_000_003)
         let fresh = set.sample(count, using: &r)
         let anc = DDPM.sample(p, shape: [count, 2], schedule: schedule, using: &r)
         let dd = DDIM.sample(p, shape: [count, 2], schedule: schedule, count: 50, using: &r)
@@ -303,7 +269,7 @@ if options.ablate {
     }
     book.table(headers: ["dataset", "DDPM 1000 steps", "DDIM 50 steps", "noise floor (mean ± sd of 5)", "pure noise", "training"],
                rows: rows)
-    try book.figure(Image.hstack(panels, gap: 8, background: .white), name: "datasets-samples.png",
+    book.figure(Image.hstack(panels, gap: 8, background: .white), name: "datasets-samples.png",
                     caption: "Samples (orange) over fresh data (blue) for each dataset, \(T) ancestral steps")
 } else {
     book.say("""
@@ -315,4 +281,4 @@ if options.ablate {
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")
-try book.save()
+book.save()

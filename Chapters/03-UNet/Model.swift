@@ -1,48 +1,72 @@
-// Chapter 3's configuration and weight cache: train a UNet with the library's DDPMTrainer
-// (Sources/Diffusion/Training.swift), or load the weights cached for the same configuration.
+// Chapter 3's command line and recipe: what the run asks for, and everything that decides the
+// trained UNet's weights (ChapterKit caches them under the recipe's key).
 
+import ArgumentParser
 import ChapterKit
 import Datasets
 import Diffusion
-import Foundation
-import Imaging
-import NN
 import Tensor
 
-struct UNetConfig: CustomStringConvertible {
+struct Options: ChapterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "03-unet",
+        abstract: "Chapter 3: a minimal UNet with skip connections predicts the noise in 16×16 Shapes images; "
+            + "trained by DDPM's Algorithm 1, sampled by ancestral DDIM, judged by the Shapes checker.")
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var run: TrainingFlags
+    @Option(help: "Training steps (default 1500; 40 with --quick).") var trainSteps: Int?
+    @Option(help: "Base width c of the UNet, a multiple of 8 (default 32; 8 with --quick).") var channels: Int?
+    @Option(help: "Training batch size (default 64; 16 with --quick).") var batch: Int?
+    @Option(help: "Peak learning rate of Adam.") var lr: Float = 0.002
+    @Option(help: "Images sampled for validity and coverage (default 256; 16 with --quick).") var samples: Int?
+    @Option(help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic.") var eta: Float = 1
+    @Option(help: "Sampler steps (default 100; 10 with --quick).") var samplingSteps: Int?
+
+    func validate() throws {
+        try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps)
+        try Bounds.checkChannels(channels)
+        try Bounds.check(batch, "--batch", in: Bounds.batch)
+        try Bounds.checkLearningRate(lr)
+        try Bounds.check(samples, "--samples", in: Bounds.samples)
+        try Bounds.check(eta, "--eta", in: 0...1)
+        try Bounds.check(samplingSteps, "--sampling-steps", in: Bounds.samplingSteps)
+    }
+
+    /// The recipe of this run's UNet.
+    var recipe: UNetRecipe {
+        let quick = common.quick
+        return UNetRecipe(channels: channels ?? (quick ? 8 : 32), useSkips: true, size: 16, batch: batch ?? (quick ? 16 : 64),
+                          training: TrainingOptions(steps: trainSteps ?? (quick ? 40 : 1500), learningRate: lr, emaDecay: 0.999),
+                          seed: common.seed)
+    }
+    var sampleCount: Int { samples ?? (common.quick ? 16 : 256) }
+    var sampler: Sampler { Sampler(eta: eta, steps: samplingSteps ?? (common.quick ? 10 : 100)) }
+}
+
+/// Everything that decides the trained UNet: its architecture, the data, the trainer's options, the seed.
+struct UNetRecipe: Recipe {
     var channels: Int
     var useSkips: Bool
     var size: Int
-    var steps: Int
     var batch: Int
-    var learningRate: Float
-    var emaDecay: Float
+    var training: TrainingOptions
+    var schedule = NoiseSchedule.Kind.linear
+    var data = "ShapesDataset v\(DataVersion.shapes)"
     var seed: UInt64
 
-    var description: String {
-        "unet c=\(channels) skips=\(useSkips) size=\(size) steps=\(steps) batch=\(batch) lr=\(learningRate) "
-            + "ema=\(emaDecay) seed=\(seed) schedule=linear"
+    var name: String { "unet" }
+    var trainingSteps: Int { training.steps }
+    static let flags = ["channels": "--channels", "batch": "--batch", "training.steps": "--train-steps",
+                        "training.learningRate": "--lr", "seed": "--seed"]
+
+    func makeModel() -> UNet {
+        var rng = RandomGenerator(seed: seed)
+        return UNet(channels: channels, useSkips: useSkips, using: &rng)
     }
 
-    /// The weights' cache name, e.g. `unet-1a2b3c4d` (ChapterKit's `configurationHash`).
-    var key: String { "unet-" + configurationHash(description) }
-}
-
-/// Fresh Shapes images for every step, drawn from the trainer's generator.
-func shapesBatch(size: Int, count: Int) -> (inout RandomGenerator) -> Tensor {
-    let data = ShapesDataset(size: size, seed: 0)
-    return { rng in data.batch(count, using: &rng).images }  // [count, 3, size, size] in −1…1
-}
-
-/// A UNet for `config`, trained by the library's `DDPMTrainer` or loaded from the cache (ChapterKit's `trainOrLoad`).
-func trainOrLoad(_ config: UNetConfig, directory: String, retrain: Bool, quiet: Bool = false) throws -> (UNet, TrainingRecord) {
-    var rng = RandomGenerator(seed: config.seed)
-    let model = UNet(channels: config.channels, useSkips: config.useSkips, using: &rng)
-    let options = TrainingOptions(steps: config.steps, learningRate: config.learningRate, emaDecay: config.emaDecay)
-    let record = try trainOrLoad(model, key: config.key, directory: directory, retrain: retrain, steps: config.steps,
-                                 label: quiet ? nil : config.useSkips ? "train UNet" : "train UNet (no skips)") { progress in
-        try DDPMTrainer.train(model, predictor: model.predictor, schedule: .linear(), options: options, seed: config.seed &+ 1,
-                              batch: shapesBatch(size: config.size, count: config.batch), progress: progress)
+    func train(_ model: UNet, progress: @escaping (Int, Float) -> Void) throws -> [Float] {
+        try DDPMTrainer.train(model, predictor: model.predictor, schedule: .named(schedule), options: training, seed: seed &+ 1,
+                              batch: shapesBatches(size: size, count: batch), progress: progress)
     }
-    return (model, record)
 }

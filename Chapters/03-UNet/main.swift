@@ -1,11 +1,12 @@
 // Chapter 3 — A minimal UNet with skip connections, on the Shapes images.
 //
-//   swift run -c release 03-unet [--quick] [--seed N] [--out DIR] [--retrain] [--ablate] [--steps N] [--samples N]
+//   swift run -c release 03-unet [--quick] [--seed N] [--out DIR] [--retrain] [--ablate] [--train-steps N] [--samples N] …
+//   (every flag: --help)
 //
 // A notebook in eight sections; each prints what it shows and adds it to report.md. The lesson code
 // is Sources/Diffusion/UNet.swift (the network) and Sources/Diffusion/Training.swift (the DDPM
 // trainer and the loss per range of t); sampling is chapter 2's DDIM with η (Sources/Diffusion/DDIM.swift).
-// Model.swift beside this file holds the configuration and the weight cache.
+// Model.swift beside this file holds the command line and the recipe of the trained UNet.
 
 import ChapterKit
 import Datasets
@@ -15,53 +16,31 @@ import Imaging
 import NN
 import Tensor
 
-let options = ChapterOptions.parse(
-    chapter: "03-unet",
-    summary: "Chapter 3: a minimal UNet with skip connections predicts the noise in 16×16 Shapes images;\n"
-        + "trained by DDPM's Algorithm 1, sampled by ancestral DDIM, judged by the Shapes checker.",
-    flags: [
-        Flag("--steps", value: "N", help: "training steps (default 1500; 40 with --quick)"),
-        Flag("--channels", value: "N", help: "base width c of the UNet, a multiple of 8 (default 32; 8 with --quick)"),
-        Flag("--batch", value: "N", help: "training batch size (default 64; 16 with --quick)"),
-        Flag("--lr", value: "X", default: "0.002", help: "peak learning rate of Adam"),
-        Flag("--samples", value: "N", help: "images sampled for validity and coverage (default 256; 16 with --quick)"),
-        Flag("--eta", value: "X", default: "1", help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic"),
-        Flag("--sampling-steps", value: "N", help: "sampler steps (default 100; 10 with --quick)"),
-    ])
+let options = Options.parseOrExit()
 let started = Date()
 let size = 16
-let config = UNetConfig(channels: options.count("--channels", 32, quick: 8), useSkips: true, size: size,
-                        steps: options.count("--steps", 1500, quick: 40), batch: options.count("--batch", 64, quick: 16),
-                        learningRate: options.number("--lr"), emaDecay: 0.999, seed: options.seed)
-let sampleCount = options.count("--samples", 256, quick: 16)
-guard config.channels > 0, config.channels % 8 == 0 else { options.fail("--channels must be a positive multiple of 8 (GroupNorm(8))") }
-guard config.steps > 0, config.batch > 0, config.learningRate > 0, sampleCount > 0 else {
-    options.fail("--steps, --batch, --lr and --samples must be positive")
-}
-let sampler = Sampler(eta: options.number("--eta"), steps: options.count("--sampling-steps", 100, quick: 10))
-guard sampler.eta >= 0, sampler.eta <= 1, sampler.steps >= 1, sampler.steps <= 1000 else {
-    options.fail("--eta must be in 0…1 and --sampling-steps in 1…1000")
-}
+let recipe = options.recipe
+let sampleCount = options.sampleCount
+let sampler = options.sampler
+let seed = options.common.seed, quick = options.common.quick
 let schedule = NoiseSchedule.linear()
-let book = Notebook(directory: options.out, title: "Chapter 3: A minimal UNet with skip connections")
+let book = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 3: A minimal UNet with skip connections")
 func fmt(_ v: Double, _ digits: Int = 3) -> String { Report.format(v, digits: digits) }
 func seconds(_ v: Double) -> String { String(format: v < 1 ? "%.2f s" : "%.1f s", v) }
-func path(_ name: String) -> String { (options.out as NSString).appendingPathComponent(name) }
-try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 
 book.say("""
-    Run with seed \(options.seed)\(options.quick ? ", --quick" : ""). Configuration: \(config); \
+    Run with seed \(seed)\(quick ? ", --quick" : ""). Recipe: \(recipe.summary); \
     linear schedule, T = \(schedule.steps); samples by \(sampler).
     """)
 
 // MARK: - 3.1 The data
 
 book.section("3.1 The data: Shapes, 16×16")
-let data = ShapesDataset(size: size, seed: options.seed &+ 31)
-var dataRNG = RandomGenerator(seed: options.seed &+ 31)
+let data = ShapesDataset(size: size, seed: seed &+ 31)
+var dataRNG = RandomGenerator(seed: seed &+ 31)
 let preview = data.batch(16, using: &dataRNG)
 let previewCells = (0..<16).map { captioned(shapeImage($0, of: preview.images), preview.specs[$0].combination.caption) }
-try book.figure(ImageGrid(images: previewCells, columns: 8, scale: 1, padding: 4).render(), name: "data.png",
+book.figure(ImageGrid(images: previewCells, columns: 8, scale: 1, padding: 4).render(), name: "data.png",
                 caption: "16 training images (×4) with their captions")
 book.say("""
     Each image is one coloured shape (6 colours × 3 shapes × 9 positions = 162 combinations) on black, \
@@ -75,13 +54,13 @@ book.say("""
 
 book.section("3.2 The hourglass: a UNet with skip connections")
 var shapeRNG = RandomGenerator(seed: 0)
-let anatomy = UNet(channels: config.channels, using: &shapeRNG)
-let noSkipAnatomy = UNet(channels: config.channels, useSkips: false, using: &shapeRNG)
+let anatomy = UNet(channels: recipe.channels, using: &shapeRNG)
+let noSkipAnatomy = UNet(channels: recipe.channels, useSkips: false, using: &shapeRNG)
 book.table(headers: ["stage", "output shape", "parameters"],
            rows: anatomy.summary(size: size).map { [$0.stage, $0.shape, $0.parameters == 0 ? "" : String($0.parameters)] })
 book.say("""
     The network (Sources/Diffusion/UNet.swift) goes down through two poolings (16 → 8 → 4 pixels, \
-    c = \(config.channels) → \(2 * config.channels) channels) and back up by nearest-neighbour upsampling. \
+    c = \(recipe.channels) → \(2 * recipe.channels) channels) and back up by nearest-neighbour upsampling. \
     Each ConvBlock is conv 3×3 → GroupNorm(8) → SiLU, twice. The skip connections of Ronneberger et al. \
     (2015) concatenate the down path's features at each resolution onto the upsampled ones, so the up path \
     gets back the fine detail that pooling threw away:
@@ -106,43 +85,36 @@ book.section("3.3 Training (DDPM Algorithm 1)")
 book.say("""
     The loss is chapter 2's, L = ‖ε − ε_θ(√ᾱ_t·x₀ + √(1 − ᾱ_t)·ε)‖² (DDPM eq. 14), now minimised by the \
     library's `DDPMTrainer.train` (Sources/Diffusion/Training.swift): Adam, peak learning rate \
-    \(config.learningRate), 5 % linear warm-up then cosine decay, gradients clipped to norm 1, EMA of the \
-    weights (decay min(0.999, (1 + n)/(10 + n))), batch \(config.batch), \(config.steps) steps.
+    \(recipe.training.learningRate), 5 % linear warm-up then cosine decay, gradients clipped to norm 1, EMA of the \
+    weights (decay min(0.999, (1 + n)/(10 + n))), batch \(recipe.batch), \(recipe.training.steps) steps.
     """)
-let model: UNet, trained: TrainingRecord
-do {
-    (model, trained) = try trainOrLoad(config, directory: options.out, retrain: options.retrain)
-} catch {
-    FileHandle.standardError.write(Data("03-unet: \(error)\n".utf8))
-    exit(1)
-}
+let (model, trained) = book.must { try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train UNet") }
 let predictor = model.predictor
 let cacheName = trained.fileName
 if trained.fromCache {
     book.say("Loaded cached weights from \(cacheName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again.")
 } else {
     book.say("""
-        Trained \(config.steps) steps in \(seconds(trained.seconds)) \
+        Trained \(recipe.training.steps) steps in \(seconds(trained.seconds)) \
         (\(fmt(trained.millisecondsPerStep)) ms per step); weights saved to \(cacheName).
         """)
 }
-let (smoothed, window) = try book.lossFigure(trained.losses)
+let curve = book.lossFigure(trained.losses)
 book.say("""
-    The running mean falls from \(fmt(Double(smoothed[min(window, smoothed.count) - 1]))) to \
-    \(fmt(Double(smoothed.last!))) (a network that predicts ε̂ = 0 scores 1).
+    The running mean falls from \(fmt(curve.first)) to \(fmt(curve.last)) (a network that predicts ε̂ = 0 scores 1).
     """)
 
 // MARK: - 3.4 Denoising examples
 
 book.section("3.4 Denoising in one step: x̂₀ from x_t")
 let showT = [50, 200, 500, 800]
-var denoiseRNG = RandomGenerator(seed: options.seed &+ 34)
+var denoiseRNG = RandomGenerator(seed: seed &+ 34)
 let clean = data.batch(showT.count, using: &denoiseRNG).images      // [4, 3, 16, 16]
 let noise = Tensor.randn(clean.shape, using: &denoiseRNG)
 let xt = schedule.addNoise(clean, t: showT, noise: noise)
 let x0Hat = clipped(withoutGradients { DDPM.predictedX0(xt, t: showT, epsilon: predictor(xt, showT), schedule: schedule) })
 let denoiseRows = showT.indices.map { i -> [Image?] in [shapeImage(i, of: xt), shapeImage(i, of: x0Hat), shapeImage(i, of: clean)] }
-try book.figure(ImageGrid(rows: denoiseRows, scale: 6, padding: 4, rowLabels: showT.map { "t = \($0)" },
+book.figure(ImageGrid(rows: denoiseRows, scale: 6, padding: 4, rowLabels: showT.map { "t = \($0)" },
                           columnLabels: ["noisy x_t", "predicted x0", "truth x0"], title: "One-step denoising").render(),
                 name: "denoise.png", caption: "Noisy input, the x̂₀ the predicted noise implies (clipped to −1…1), and the truth")
 book.say("""
@@ -158,15 +130,15 @@ book.say("""
 // MARK: - 3.5 Samples
 
 book.section("3.5 Samples, judged by the Shapes checker")
-var sampleRNG = RandomGenerator(seed: options.seed &+ 35)
+var sampleRNG = RandomGenerator(seed: seed &+ 35)
 var clock = Date()
 let samples = clipped(sampler.sample(predictor, shape: [sampleCount, 3, size, size], schedule: schedule, using: &sampleRNG))  // [N, 3, 16, 16]
 let samplingSeconds = Date().timeIntervalSince(clock)
 let verdicts = ShapesChecker.describe(batch: samples)
 let metrics = ShapesMetrics(verdicts)
-try writeSamples(samples, verdicts: verdicts, to: options.out)
+book.must { try writeSamples(samples, verdicts: verdicts, to: book.directory) }
 let shown = min(64, sampleCount)
-try book.figure(verdictGrid(samples, verdicts, count: shown), name: "samples.png",
+book.figure(verdictGrid(samples, verdicts, count: shown), name: "samples.png",
                 caption: "\(shown) samples (\(sampler)), each with the checker's verdict")
 let floorTV = ShapesMetrics.expectedTV(samples: metrics.validCount)
 book.table(headers: ["measure", "value"], rows: [
@@ -197,15 +169,15 @@ book.say("""
 
 // MARK: - 3.6 Which sampler (--ablate)
 
-book.section("3.6 Which sampler\(options.ablate ? "" : " (run with --ablate)")")
-if options.ablate {
+book.section("3.6 Which sampler\(options.run.ablate ? "" : " (run with --ablate)")")
+if options.run.ablate {
     let candidates = [Sampler(eta: 0, steps: 50), Sampler(eta: 0, steps: 250), Sampler(eta: 1, steps: 50),
                       Sampler(eta: 1, steps: 100), Sampler(eta: 1, steps: 250), Sampler(eta: 1, steps: 1000)]
-    let n = options.quick ? 8 : 128
+    let n = quick ? 8 : 128
     var rows: [[String]] = []
     var validityOf: [Double] = []
     for candidate in candidates {
-        var r = RandomGenerator(seed: options.seed &+ 36)
+        var r = RandomGenerator(seed: seed &+ 36)
         let start = Date()
         let m = ShapesMetrics(ShapesChecker.describe(batch: clipped(candidate.sample(predictor, shape: [n, 3, size, size],
                                                                                  schedule: schedule, using: &r))))
@@ -230,12 +202,12 @@ if options.ablate {
 // MARK: - 3.7 Loss per range of t
 
 book.section("3.7 Where the error is: loss per range of t")
-let rangeBatches = options.quick ? 1 : 8
-let rangeLoss = DDPMTrainer.lossByTimeRange(predictor, schedule: schedule, batches: rangeBatches, seed: options.seed &+ 36,
-                                            batch: shapesBatch(size: size, count: 64))
+let rangeBatches = quick ? 1 : 8
+let rangeLoss = DDPMTrainer.lossByTimeRange(predictor, schedule: schedule, batches: rangeBatches, seed: seed &+ 36,
+                                            batch: shapesBatches(size: size, count: 64))
 let zeroSkipPredictor: NoisePredictor = { x, _ in model(x, zeroSkips: true) }
 let rangeLossZeroed = DDPMTrainer.lossByTimeRange(zeroSkipPredictor, schedule: schedule, batches: rangeBatches,
-                                                  seed: options.seed &+ 36, batch: shapesBatch(size: size, count: 64))
+                                                  seed: seed &+ 36, batch: shapesBatches(size: size, count: 64))
 book.table(headers: ["t in", "ᾱ_t from … to", "MSE of ε̂", "same, skips zeroed at test time"],
            rows: DDPMTrainer.standardRanges.enumerated().map { i, r in
                ["[\(r.lowerBound), \(r.upperBound))",
@@ -253,32 +225,29 @@ book.say("""
 
 // MARK: - 3.8 Ablation (--ablate)
 
-book.section("3.8 Ablation: without skip connections\(options.ablate ? "" : " (run with --ablate)")")
-if options.ablate {
-    let seeds: [UInt64] = [options.seed, options.seed + 1, options.seed + 2]
-    var rows: [[String]] = []
-    for skips in [true, false] {
-        var validity: [Double] = [], coverage: [Double] = [], ranges: [[Double]] = []
-        for s in seeds {
-            var c = config
-            c.useSkips = skips
-            c.seed = s
-            let (trainedModel, _) = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
+book.section("3.8 Ablation: without skip connections\(options.run.ablate ? "" : " (run with --ablate)")")
+if options.run.ablate {
+    let study = SeedStudy(first: seed)
+    let rows = [true, false].map { skips -> [String] in
+        let results = study.run { s in
+            var c = recipe
+            (c.useSkips, c.seed) = (skips, s)
+            let (trained, _) = book.must {
+                try c.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train UNet\(skips ? "" : " (no skips)"), seed \(s)")
+            }
             var r = RandomGenerator(seed: s &+ 35)
-            let m = ShapesMetrics(ShapesChecker.describe(batch: clipped(sampler.sample(trainedModel.predictor, shape: [sampleCount, 3, size, size],
+            let m = ShapesMetrics(ShapesChecker.describe(batch: clipped(sampler.sample(trained.predictor, shape: [sampleCount, 3, size, size],
                                                                                     schedule: schedule, using: &r))))
-            validity.append(m.validity * 100)
-            coverage.append(Double(m.combinationsSeen))
-            ranges.append(DDPMTrainer.lossByTimeRange(trainedModel.predictor, schedule: schedule, batches: rangeBatches,
-                                                      seed: options.seed &+ 36, batch: shapesBatch(size: size, count: 64)))
+            return [m.validity * 100, Double(m.combinationsSeen)]
+                + DDPMTrainer.lossByTimeRange(trained.predictor, schedule: schedule, batches: rangeBatches,
+                                              seed: seed &+ 36, batch: shapesBatches(size: size, count: 64))
         }
-        rows.append([skips ? "with skips" : "without skips", meanAndSD(validity), meanAndSD(coverage)]
-                    + (0..<4).map { i in meanAndSD(ranges.map { $0[i] }) })
+        return [skips ? "with skips" : "without skips"] + results.row()
     }
     book.table(headers: ["UNet (3 seeds, mean ± sd)", "valid %", "combinations /162"]
                    + DDPMTrainer.standardRanges.map { "MSE t∈[\($0.lowerBound),\($0.upperBound))" }, rows: rows)
     book.say("""
-        Both trained with the same budget (\(config.steps) steps, batch \(config.batch)) and seeds \(seeds.map(String.init)); \
+        Both trained with the same budget (\(recipe.training.steps) steps, batch \(recipe.batch)) and seeds \(study.list); \
         the version without skips has zeros where the skips were (\(noSkipAnatomy.effectiveParameterCount) of its \
         \(noSkipAnatomy.parameterCount) parameters can learn).
         """)
@@ -288,4 +257,4 @@ if options.ablate {
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")
-try book.save()
+book.save()

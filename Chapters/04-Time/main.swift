@@ -1,12 +1,12 @@
 // Chapter 4 — Telling the network t: the sinusoidal time embedding.
 //
 //   swift run -c release 04-time [--quick] [--seed N] [--out DIR] [--retrain] [--ablate] [--conditioning KIND]
-//                                [--steps N] [--channels N] [--batch N] [--lr X] [--samples N] [--eta X] [--sampling-steps N]
+//                                [--train-steps N] [--channels N] [--batch N] [--lr X] [--samples N] [--eta X] [--sampling-steps N]
 //
 // A notebook in six sections; each prints what it shows and adds it to report.md. The lesson code
 // is Sources/Diffusion/TimeEmbedding.swift (the embedding, the AdaGN residual block, the UNet built
 // from them); training is chapter 3's DDPMTrainer, sampling chapter 3's ancestral DDIM.
-// Model.swift beside this file holds the configuration and the weight cache.
+// Model.swift beside this file holds the command line and the recipe of the trained UNet.
 
 import ChapterKit
 import Datasets
@@ -16,48 +16,23 @@ import Imaging
 import NN
 import Tensor
 
-let options = ChapterOptions.parse(
-    chapter: "04-time",
-    summary: "Chapter 4: the UNet is told t — a sinusoidal embedding through a small MLP sets a scale and a\n"
-        + "shift in every residual block. Compared (--ablate) with no t and with t as a plain number.",
-    flags: [
-        Flag("--conditioning", value: "KIND", default: "sinusoidal", help: "how the UNet is told t: none, scalar or sinusoidal"),
-        Flag("--steps", value: "N", help: "training steps (default 1500; 40 with --quick)"),
-        Flag("--channels", value: "N", help: "base width c of the UNet, a multiple of 8 (default 32; 8 with --quick)"),
-        Flag("--batch", value: "N", help: "training batch size (default 64; 16 with --quick)"),
-        Flag("--lr", value: "X", default: "0.002", help: "peak learning rate of Adam"),
-        Flag("--samples", value: "N", help: "images sampled for validity and coverage (default 256; 16 with --quick)"),
-        Flag("--eta", value: "X", default: "1", help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic"),
-        Flag("--sampling-steps", value: "N", help: "sampler steps (default 50; 10 with --quick)"),
-    ])
+let options = Options.parseOrExit()
 let started = Date()
-guard let conditioning = TimeConditioning(rawValue: options.value("--conditioning")!) else {
-    options.fail("unknown --conditioning '\(options.value("--conditioning")!)'; choose one of: "
-         + TimeConditioning.allCases.map(\.rawValue).joined(separator: ", "))
-}
+let conditioning = options.conditioning
 let size = 16
-let config = TimeConfig(conditioning: conditioning, channels: options.count("--channels", 32, quick: 8), size: size,
-                        steps: options.count("--steps", 1500, quick: 40), batch: options.count("--batch", 64, quick: 16),
-                        learningRate: options.number("--lr"), emaDecay: 0.999, seed: options.seed)
-let sampleCount = options.count("--samples", 256, quick: 16)
-guard config.channels > 0, config.channels % 8 == 0 else { options.fail("--channels must be a positive multiple of 8 (GroupNorm(8))") }
-guard config.steps > 0, config.batch > 0, config.learningRate > 0, sampleCount > 0 else {
-    options.fail("--steps, --batch, --lr and --samples must be positive")
-}
-let sampler = Sampler(eta: options.number("--eta"), steps: options.count("--sampling-steps", 50, quick: 10))
-guard sampler.eta >= 0, sampler.eta <= 1, sampler.steps >= 1, sampler.steps <= 1000 else {
-    options.fail("--eta must be in 0…1 and --sampling-steps in 1…1000")
-}
+let recipe = options.recipe
+let sampleCount = options.sampleCount
+let sampler = options.sampler
+let seed = options.common.seed, quick = options.common.quick
 /// The other sampler the chapter compares with: deterministic DDIM if the main one is ancestral, and vice versa.
-let otherSampler = sampler.eta > 0 ? Sampler(eta: 0, steps: options.quick ? 10 : 50) : Sampler(eta: 1, steps: options.quick ? 10 : 50)
+let otherSampler = sampler.eta > 0 ? Sampler(eta: 0, steps: quick ? 10 : 50) : Sampler(eta: 1, steps: quick ? 10 : 50)
 let schedule = NoiseSchedule.linear()
-let book = Notebook(directory: options.out, title: "Chapter 4: Telling the network t")
+let book = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 4: Telling the network t")
 func fmt(_ v: Double, _ digits: Int = 3) -> String { Report.format(v, digits: digits) }
 func seconds(_ v: Double) -> String { String(format: v < 1 ? "%.2f s" : "%.1f s", v) }
-try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 
 book.say("""
-    Run with seed \(options.seed)\(options.quick ? ", --quick" : ""). Configuration: \(config); \
+    Run with seed \(seed)\(quick ? ", --quick" : ""). Recipe: \(recipe.summary); \
     linear schedule, T = \(schedule.steps); samples by \(sampler).
     """)
 
@@ -79,7 +54,7 @@ func band(_ dims: Range<Int>) -> Image {
     return Image(width: shownT.count, height: dims.count * rowHeight, channels: 1, floats: picture, range: -1...1)
 }
 let half = embeddingDim / 2
-try book.figure(ImageGrid(rows: [[band(0..<half)], [band(half..<embeddingDim)]], scale: 1, padding: 6,
+book.figure(ImageGrid(rows: [[band(0..<half)], [band(half..<embeddingDim)]], scale: 1, padding: 6,
                           rowLabels: ["sin, i = 0..15", "cos, i = 0..15"], columnLabels: ["t = 0 ... 999, left to right"],
                           title: "sinusoidal embedding, d = 32").render(),
                 name: "embedding.png",
@@ -106,12 +81,12 @@ book.say("""
 book.section("4.2 Into every block: scale and shift (AdaGN)")
 var shapeRNG = RandomGenerator(seed: 0)
 let counts = TimeConditioning.allCases.map { kind -> [String] in
-    let net = TimeUNet(channels: config.channels, conditioning: kind, using: &shapeRNG)
+    let net = TimeUNet(channels: recipe.channels, conditioning: kind, using: &shapeRNG)
     return [kind.rawValue, String(net.parameterCount), net.time.map { String($0.parameterCount) } ?? "0"]
 }
 book.table(headers: ["the UNet is told t as", "parameters", "of which the time MLP"], rows: counts)
 book.say("""
-    The embedding goes through a small MLP (Linear → SiLU → Linear, width E = 4c = \(4 * config.channels)) and \
+    The embedding goes through a small MLP (Linear → SiLU → Linear, width E = 4c = \(4 * recipe.channels)) and \
     then into every residual block of the UNet, where it sets one scale and one shift per channel right \
     after the block's second GroupNorm (AdaGN, Dhariwal & Nichol 2021):
     ```
@@ -131,26 +106,22 @@ book.say("""
 // MARK: - 4.3 Training
 
 book.section("4.3 Training")
-let model: TimeUNet, trained: TrainingRecord
-do {
-    (model, trained) = try trainOrLoad(config, directory: options.out, retrain: options.retrain)
-} catch {
-    FileHandle.standardError.write(Data("04-time: \(error)\n".utf8))
-    exit(1)
+let (model, trained) = book.must {
+    try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (t: \(conditioning.rawValue), seed \(seed))")
 }
 let predictor = model.predictor
 if trained.fromCache {
     book.say("Loaded cached weights from \(trained.fileName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again.")
 } else {
     book.say("""
-        Trained \(config.steps) steps of batch \(config.batch) in \(seconds(trained.seconds)) \
+        Trained \(recipe.training.steps) steps of batch \(recipe.batch) in \(seconds(trained.seconds)) \
         (\(fmt(trained.millisecondsPerStep)) ms per step) with chapter 3's `DDPMTrainer`: Adam, peak learning \
-        rate \(config.learningRate), 5 % warm-up then cosine decay, clipping at norm 1, EMA 0.999; weights saved \
+        rate \(recipe.training.learningRate), 5 % warm-up then cosine decay, clipping at norm 1, EMA 0.999; weights saved \
         to \(trained.fileName).
         """)
 }
-let (smoothed, window) = try book.lossFigure(trained.losses)
-book.say("The running mean falls from \(fmt(smoothed[min(window, smoothed.count) - 1])) to \(fmt(smoothed.last!)).")
+let curve = book.lossFigure(trained.losses)
+book.say("The running mean falls from \(fmt(curve.first)) to \(fmt(curve.last)).")
 
 // MARK: - 4.4 Samples
 
@@ -161,13 +132,13 @@ func measure(_ p: @escaping NoisePredictor, _ s: Sampler, count: Int, seed: UInt
     let x = clipped(s.sample(p, shape: [count, 3, size, size], schedule: schedule, using: &rng))
     return (x, ShapesChecker.describe(batch: x), Date().timeIntervalSince(start))
 }
-let main = measure(predictor, sampler, count: sampleCount, seed: options.seed &+ 44)
+let main = measure(predictor, sampler, count: sampleCount, seed: seed &+ 44)
 let metrics = ShapesMetrics(main.verdicts)
-try writeSamples(main.samples, verdicts: main.verdicts, to: options.out)
-try book.figure(verdictGrid(main.samples, main.verdicts), name: "samples.png",
+book.must { try writeSamples(main.samples, verdicts: main.verdicts, to: book.directory) }
+book.figure(verdictGrid(main.samples, main.verdicts), name: "samples.png",
                 caption: "\(min(64, sampleCount)) samples (\(sampler)), each with the checker's verdict")
 let otherCount = min(128, sampleCount)   // fewer, to keep a rerun with cached weights under 30 s
-let other = measure(predictor, otherSampler, count: otherCount, seed: options.seed &+ 44)
+let other = measure(predictor, otherSampler, count: otherCount, seed: seed &+ 44)
 let otherMetrics = ShapesMetrics(other.verdicts)
 func row(_ name: String, _ m: ShapesMetrics, _ time: Double) -> [String] {
     [name, "\(fmt(m.validity * 100)) % (\(m.validCount)/\(m.count))", "\(m.combinationsSeen)/162",
@@ -190,11 +161,11 @@ book.say("""
 // MARK: - 4.5 Loss per range of t
 
 book.section("4.5 Where the error is: loss per range of t")
-let rangeBatches = options.quick ? 1 : 8
-let rangeSeed = options.seed &+ 45
+let rangeBatches = quick ? 1 : 8
+let rangeSeed = seed &+ 45
 /// The denoising MSE per range of t on the same fresh images, t and noise for every predictor.
 func lossByRange(_ p: @escaping NoisePredictor) -> [Double] {
-    DDPMTrainer.lossByTimeRange(p, schedule: schedule, batches: rangeBatches, seed: rangeSeed, batch: shapesBatch(size: size, count: 64))
+    DDPMTrainer.lossByTimeRange(p, schedule: schedule, batches: rangeBatches, seed: rangeSeed, batch: shapesBatches(size: size, count: 64))
 }
 let rangeLoss = lossByRange(predictor)
 // The same trained network told a wrong t: always the middle of the schedule, whatever the true t.
@@ -242,9 +213,9 @@ func roughness(_ x: Tensor) -> [Double] {
         return sum / Double(c * h * (w - 1))
     }
 }
-var readRNG = RandomGenerator(seed: options.seed &+ 46)
+var readRNG = RandomGenerator(seed: seed &+ 46)
 let readData = ShapesDataset(size: size, seed: 0)
-let readCount = options.quick ? 32 : 256
+let readCount = quick ? 32 : 256
 let cleanRoughness = roughness(readData.batch(readCount, using: &readRNG).images).reduce(0, +) / Double(readCount)
 var readErrors: [Double] = [], blindErrors: [Double] = []
 let readRows = DDPMTrainer.standardRanges.map { range -> [String] in
@@ -279,40 +250,40 @@ book.say("""
     denoising generative models?").
     """)
 
-if options.ablate {
-    let seeds: [UInt64] = [options.seed, options.seed + 1, options.seed + 2]
+if options.run.ablate {
+    let study = SeedStudy(first: seed)
     var quality: [[String]] = [], lossRows: [[String]] = []
     var curves: [(TimeConditioning, [Double])] = []
     var meanValidity: [TimeConditioning: (Double, Double)] = [:]
     var gallery: [[Image?]] = []
     var rejected: [TimeConditioning: [ShapeRejection: Int]] = [:]
     for kind in TimeConditioning.allCases {
-        var validity: [Double] = [], coverage: [Double] = [], validityOther: [Double] = [], coverageOther: [Double] = []
-        var ranges: [[Double]] = []
-        for s in seeds {
-            var c = config
-            c.conditioning = kind
-            c.seed = s
-            let (m, _) = try trainOrLoad(c, directory: options.out, retrain: options.retrain && !(kind == conditioning && s == options.seed))
+        // Per seed: valid % and combinations under each sampler, then the MSE in the four ranges of t.
+        let results = study.run { s in
+            var c = recipe
+            (c.conditioning, c.seed) = (kind, s)
+            let (m, _) = book.must {
+                try c.trainOrLoad(in: book.directory, retrain: options.run.retrain && !(kind == conditioning && s == seed),
+                                  label: "train (t: \(kind.rawValue), seed \(s))")
+            }
             let first = measure(m.predictor, sampler, count: sampleCount, seed: s &+ 44)
             let a = ShapesMetrics(first.verdicts)
             let b = ShapesMetrics(measure(m.predictor, otherSampler, count: sampleCount, seed: s &+ 44).verdicts)
             rejected[kind, default: [:]].merge(a.rejections, uniquingKeysWith: +)
-            validity.append(a.validity * 100); coverage.append(Double(a.combinationsSeen))
-            validityOther.append(b.validity * 100); coverageOther.append(Double(b.combinationsSeen))
-            ranges.append(lossByRange(m.predictor))
-            if s == options.seed {
+            if s == seed {
                 gallery.append((0..<Swift.min(10, sampleCount)).map { i in
                     captioned(shapeImage(i, of: first.samples), first.verdicts[i].combination?.caption ?? first.verdicts[i].description)
                 })
             }
             print("  t: \(kind.rawValue), seed \(s): valid \(fmt(a.validity * 100)) % (\(sampler)), \(fmt(b.validity * 100)) % (\(otherSampler))")
+            return [a.validity * 100, Double(a.combinationsSeen), b.validity * 100, Double(b.combinationsSeen)]
+                + lossByRange(m.predictor)
         }
-        let meanRanges = (0..<4).map { i in ranges.map { $0[i] }.reduce(0, +) / Double(ranges.count) }
-        curves.append((kind, meanRanges))
-        meanValidity[kind] = (validity.reduce(0, +) / 3, validityOther.reduce(0, +) / 3)
-        quality.append([kind.rawValue, meanAndSD(validity), meanAndSD(coverage), meanAndSD(validityOther), meanAndSD(coverageOther)])
-        lossRows.append([kind.rawValue] + (0..<4).map { i in meanAndSD(ranges.map { $0[i] }) })
+        let row = results.row()
+        curves.append((kind, (4..<8).map { results.mean($0) }))
+        meanValidity[kind] = (results.mean(0), results.mean(2))
+        quality.append([kind.rawValue] + row[0..<4])
+        lossRows.append([kind.rawValue] + row[4..<8])
     }
     book.table(headers: ["told t as (3 seeds)", "valid %, \(sampler)", "combinations /162", "valid %, \(otherSampler)", "combinations /162"],
                rows: quality)
@@ -326,10 +297,10 @@ if options.ablate {
         rangePlot.line("t: \(kind.rawValue)", x: middles, y: values, color: colors[i])
         rangePlot.scatter("", x: middles, y: values, color: colors[i], radius: 3)
     }
-    try book.figure(rangePlot, name: "comparison.png", caption: "Loss per range of t, mean of 3 seeds, for the three ways of telling t")
-    try book.figure(ImageGrid(rows: gallery, scale: 1, padding: 4, rowLabels: TimeConditioning.allCases.map { "t: \($0.rawValue)" }).render(),
+    book.figure(rangePlot, name: "comparison.png", caption: "Loss per range of t, mean of 3 seeds, for the three ways of telling t")
+    book.figure(ImageGrid(rows: gallery, scale: 1, padding: 4, rowLabels: TimeConditioning.allCases.map { "t: \($0.rawValue)" }).render(),
                     name: "comparison-samples.png",
-                    caption: "The first 10 samples (\(sampler)) of each seed-\(options.seed) model, with the checker's verdicts")
+                    caption: "The first 10 samples (\(sampler)) of each seed-\(seed) model, with the checker's verdicts")
     let gaps = (0..<4).map { i in curves[0].1[i] / curves[2].1[i] }
     let scalarGaps = (0..<4).map { i in curves[1].1[i] / curves[2].1[i] }
     func ratios(_ r: [Double]) -> String { r.map { fmt($0, 3) + "×" }.joined(separator: " / ") }
@@ -338,8 +309,8 @@ if options.ablate {
         "\(kind.rawValue): " + (rejected[kind] ?? [:]).sorted { $0.value > $1.value }.map { "\($0.key.words) \($0.value)" }.joined(separator: ", ")
     }
     book.say("""
-        All nine trained with the same budget (\(config.steps) steps, batch \(config.batch), seeds \
-        \(seeds.map(String.init).joined(separator: ", "))); each sampled \(sampleCount) times by both samplers from the \
+        All nine trained with the same budget (\(recipe.training.steps) steps, batch \(recipe.batch), seeds \
+        \(study.list)); each sampled \(sampleCount) times by both samplers from the \
         same x_T, and scored on the same images, t and noise for the loss. Rejected samples, \(sampler), all \
         three seeds together — \(rejectionLines.joined(separator: "; ")).
 
@@ -363,4 +334,4 @@ if options.ablate {
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")
-try book.save()
+book.save()

@@ -1,14 +1,14 @@
 // Chapter 5 — Attention: every position of a feature map looks at every other.
 //
 //   swift run -c release 05-attention [--quick] [--seed N] [--out DIR] [--retrain] [--ablate] [--mixing KIND]
-//                                     [--steps N] [--channels N] [--heads N] [--batch N] [--lr X] [--samples N]
+//                                     [--train-steps N] [--channels N] [--heads N] [--batch N] [--lr X] [--samples N]
 //                                     [--eta X] [--sampling-steps N]
 //
 // A notebook in seven sections; each prints what it shows and adds it to report.md. The lesson code
 // is Sources/Diffusion/SpatialAttention.swift (self-attention over positions, and the controls of
 // its size that do not mix positions) on top of Sources/NN/Attention.swift (scaled dot-product and multi-head attention); the
 // data are Sources/Datasets/PairedShapes.swift. Model.swift beside this file holds the
-// configuration and the weight cache.
+// command line and the recipe of the trained UNet.
 
 import ChapterKit
 import Datasets
@@ -18,50 +18,21 @@ import Imaging
 import NN
 import Tensor
 
-let options = ChapterOptions.parse(
-    chapter: "05-attention",
-    summary: "Chapter 5: self-attention at the UNet's 8×8 and 4×4 feature maps, trained on pairs of shapes that\n"
-        + "must share a colour; compared (--ablate) with blocks of the same size that do not mix positions.",
-    flags: [
-        Flag("--mixing", value: "KIND", default: "attention",
-             help: "after the 8×8 and 4×4 blocks: attention, positionwise (the control), pointwise or none"),
-        Flag("--steps", value: "N", help: "training steps (default 1200; 40 with --quick)"),
-        Flag("--channels", value: "N", help: "base width c of the UNet, a multiple of 8 (default 32; 8 with --quick)"),
-        Flag("--heads", value: "N", default: "4", help: "attention heads (must divide 2c)"),
-        Flag("--batch", value: "N", help: "training batch size (default 64; 16 with --quick)"),
-        Flag("--lr", value: "X", default: "0.002", help: "peak learning rate of Adam"),
-        Flag("--samples", value: "N", help: "images sampled for validity and coverage (default 256; 16 with --quick)"),
-        Flag("--eta", value: "X", default: "1", help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic"),
-        Flag("--sampling-steps", value: "N", help: "sampler steps (default 50; 10 with --quick)"),
-    ])
+let options = Options.parseOrExit()
 let started = Date()
-guard let mixing = PositionMixing(rawValue: options.value("--mixing") ?? "") else {
-    options.fail("--mixing must be one of \(PositionMixing.allCases.map(\.rawValue).joined(separator: ", ")), got '\(options.value("--mixing") ?? "")'")
-}
-let config = AttentionConfig(mixing: mixing, channels: options.count("--channels", 32, quick: 8), heads: options.number("--heads"),
-                             steps: options.count("--steps", 1200, quick: 40), batch: options.count("--batch", 64, quick: 16),
-                             learningRate: options.number("--lr"), emaDecay: 0.999, seed: options.seed)
-let sampleCount = options.count("--samples", 256, quick: 16)
-guard config.channels > 0, config.channels % 8 == 0 else { options.fail("--channels must be a positive multiple of 8 (GroupNorm(8))") }
-guard config.heads > 0, (2 * config.channels) % config.heads == 0 else {
-    options.fail("--heads \(config.heads) must divide the attention width 2c = \(2 * config.channels)")
-}
-guard config.steps > 0, config.batch > 0, config.learningRate > 0, sampleCount > 0 else {
-    options.fail("--steps, --batch, --lr and --samples must be positive")
-}
-let sampler = Sampler(eta: options.number("--eta"), steps: options.count("--sampling-steps", 50, quick: 10))
-guard sampler.eta >= 0, sampler.eta <= 1, sampler.steps >= 1, sampler.steps <= 1000 else {
-    options.fail("--eta must be in 0…1 and --sampling-steps in 1…1000")
-}
+let mixing = options.mixing
+let recipe = options.recipe
+let sampleCount = options.sampleCount
+let sampler = options.sampler
+let seed = options.common.seed, quick = options.common.quick
 let schedule = NoiseSchedule.linear()
 let size = 16
-let book = Notebook(directory: options.out, title: "Chapter 5: Attention")
+let book = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 5: Attention")
 func fmt(_ v: Double, _ digits: Int = 3) -> String { Report.format(v, digits: digits) }
 func seconds(_ v: Double) -> String { String(format: v < 1 ? "%.2f s" : "%.1f s", v) }
-try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 
 book.say("""
-    Run with seed \(options.seed)\(options.quick ? ", --quick" : ""). Configuration: \(config); samples by \(sampler).
+    Run with seed \(seed)\(quick ? ", --quick" : ""). Recipe: \(recipe.summary); samples by \(sampler).
     """)
 
 // MARK: - 5.1 Attention
@@ -105,10 +76,10 @@ book.say("""
 
 book.section("5.2 The data: two shapes that must share a colour")
 let paired = PairedShapesDataset()
-var dataRNG = RandomGenerator(seed: options.seed &+ 52)
+var dataRNG = RandomGenerator(seed: seed &+ 52)
 let preview = paired.batch(16, using: &dataRNG)
 let previewCells = (0..<16).map { captioned(shapeImage($0, of: preview.images), preview.pairs[$0].description) }
-try book.figure(ImageGrid(images: previewCells, columns: 8, scale: 1, padding: 4).render(), name: "data.png",
+book.figure(ImageGrid(images: previewCells, columns: 8, scale: 1, padding: 4).render(), name: "data.png",
                 caption: "16 training images (×4): a shape in the left column and one in the right column, always of one colour")
 book.say("""
     Chapter 4's images held one shape, which a UNet can draw from local evidence. Here each image holds two, \
@@ -133,24 +104,20 @@ func blockName(_ m: PositionMixing) -> String {
 }
 var countRNG = RandomGenerator(seed: 0)
 let parameterCount = Dictionary(uniqueKeysWithValues: PositionMixing.allCases.map { m in
-    (m, TimeUNet(channels: config.channels, conditioning: .sinusoidal, mixing: m, heads: config.heads, using: &countRNG).parameterCount)
+    (m, TimeUNet(channels: recipe.channels, conditioning: .sinusoidal, mixing: m, heads: recipe.heads, using: &countRNG).parameterCount)
 })
 book.table(headers: ["--mixing", "after the 8×8 and 4×4 blocks", "parameters"],
            rows: [PositionMixing.none, .attention, .positionwise, .pointwise].map { [$0.rawValue, blockName($0), String(parameterCount[$0]!)] })
-let model: TimeUNet, trained: TrainingRecord
-do {
-    (model, trained) = try trainOrLoad(config, directory: options.out, retrain: options.retrain)
-} catch {
-    FileHandle.standardError.write(Data("05-attention: \(error)\n".utf8))
-    exit(1)
+let (model, trained) = book.must {
+    try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (\(mixing.rawValue), seed \(seed))")
 }
 let predictor = model.predictor
 book.say("""
     Chapter 4's UNet (sinusoidal time embedding, AdaGN residual blocks) with \
-    \(config.mixing == .attention ? "\(config.heads)-head self-attention" : "`--mixing \(config.mixing.rawValue)`") after \
+    \(recipe.mixing == .attention ? "\(recipe.heads)-head self-attention" : "`--mixing \(recipe.mixing.rawValue)`") after \
     down2, the middle block and up2, trained by chapter 3's `DDPMTrainer` (Adam, peak learning rate \
-    \(config.learningRate), warm-up then cosine decay, EMA \(config.emaDecay)) for \(config.steps) steps of \
-    batch \(config.batch), on fresh paired images every step. The controls of 5.7 keep everything but the \
+    \(recipe.training.learningRate), warm-up then cosine decay, EMA \(recipe.training.emaDecay)) for \(recipe.training.steps) steps of \
+    batch \(recipe.batch), on fresh paired images every step. The controls of 5.7 keep everything but the \
     mixing: `PositionwiseMixer` holds *the same* GroupNorm and Q, K, V, O maps as attention (the same \
     \(parameterCount[.attention]!) parameters) but lets each position attend only to itself — its own score \
     σ(q·k/√d) gates its own value, per head; `PointwiseMLP` is a per-position MLP of nearly the same size.
@@ -163,9 +130,9 @@ if trained.fromCache {
         \(trained.fileName).
         """)
 }
-let (smoothed, window) = try book.lossFigure(trained.losses)
+let curve = book.lossFigure(trained.losses)
 book.say("""
-    The running mean falls from \(fmt(smoothed[min(window, smoothed.count) - 1])) to \(fmt(smoothed.last!)) \
+    The running mean falls from \(fmt(curve.first)) to \(fmt(curve.last)) \
     (a network that predicts ε̂ = 0 scores 1).
     """)
 
@@ -178,23 +145,16 @@ func samplePairs(_ p: @escaping NoisePredictor, count: Int, seed: UInt64) -> (Te
     let x = clipped(sampler.sample(p, shape: [count, 3, size, size], schedule: schedule, using: &rng))  // [N, 3, 16, 16]
     return (x, PairedShapesDataset.describe(batch: x), Date().timeIntervalSince(start))
 }
-let (samples, verdicts, samplingSeconds) = samplePairs(predictor, count: sampleCount, seed: options.seed &+ 54)
+let (samples, verdicts, samplingSeconds) = samplePairs(predictor, count: sampleCount, seed: seed &+ 54)
 let metrics = PairMetrics(verdicts)
 // samples/NNN-<pair or "sample">.png and verdicts.csv
-let folder = (options.out as NSString).appendingPathComponent("samples")
-try? FileManager.default.removeItem(atPath: folder)
-try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-var csv: [[String]] = []
-for i in 0..<sampleCount {
-    let name = String(format: "%03d-", i) + (verdicts[i].pair?.description ?? "sample").replacingOccurrences(of: " ", with: "-") + ".png"
-    try shapeImage(i, of: samples).writePNG(to: (folder as NSString).appendingPathComponent(name))
-    csv.append([String(i), "samples/" + name, verdicts[i].isValid ? "valid" : "invalid", verdicts[i].keepsRule ? "yes" : "no",
-                verdicts[i].description])
+book.must {
+    try writeSamples(samples, labels: verdicts.map { $0.pair?.description ?? "sample" }, header: ["valid", "same colour", "verdict"],
+                     rows: verdicts.map { [$0.isValid ? "valid" : "invalid", $0.keepsRule ? "yes" : "no", $0.description] },
+                     to: book.directory)
 }
-try writeCSV((options.out as NSString).appendingPathComponent("verdicts.csv"),
-             header: ["index", "file", "valid", "same colour", "verdict"], rows: csv)
 let cells = (0..<min(64, sampleCount)).map { captioned(shapeImage($0, of: samples), verdicts[$0].description) }
-try book.figure(ImageGrid(images: cells, columns: 8, scale: 1, padding: 4).render(), name: "samples.png",
+book.figure(ImageGrid(images: cells, columns: 8, scale: 1, padding: 4).render(), name: "samples.png",
                 caption: "\(cells.count) samples (\(sampler)), each with the checker's verdict")
 book.table(headers: ["measure", "value"], rows: [
     ["valid (a clean shape in each half)", "\(fmt(metrics.validity * 100)) % (\(metrics.validCount)/\(metrics.count))"],
@@ -240,7 +200,7 @@ func centreCell(_ cells: [Int]) -> Int {
 let probeT = 100
 if let block = model.attentionDown2 as? SpatialSelfAttention {
     // 64 fresh paired images, noised a little (t = 100) and run up to the first attention block.
-    var probeRNG = RandomGenerator(seed: options.seed &+ 55)
+    var probeRNG = RandomGenerator(seed: seed &+ 55)
     let probes = paired.batch(64, using: &probeRNG)
     let clean = probes.images                                                      // [64, 3, 16, 16]
     let noisy = schedule.addNoise(clean, t: [Int](repeating: probeT, count: 64), noise: Tensor.randn(clean.shape, using: &probeRNG))
@@ -251,7 +211,7 @@ if let block = model.attentionDown2 as? SpatialSelfAttention {
     }
     /// Row `query` of head `head`'s weights for probe `n`: where that position looks (64 numbers summing to 1).
     func row(_ n: Int, _ head: Int, _ query: Int) -> ArraySlice<Float> {
-        let start = ((n * config.heads + head) * 64 + query) * 64
+        let start = ((n * recipe.heads + head) * 64 + query) * 64
         return weights.data[start..<start + 64]
     }
     do {
@@ -265,7 +225,7 @@ if let block = model.attentionDown2 as? SpatialSelfAttention {
             picture.strokeRect(x: qx, y: qy, width: 16, height: 16, .white)
             picture.strokeRect(x: qx + 1, y: qy + 1, width: 14, height: 14, .white)
             var cellsOfRow: [Image?] = [picture]
-            for head in 0..<config.heads {
+            for head in 0..<recipe.heads {
                 let r = row(0, head, query), peak = r.max()!
                 var map = Image(width: 8, height: 8, channels: 1, floats: r.map { $0 / peak }, range: 0...1).upscaled(by: 16).rgb()
                 map.strokeRect(x: qx, y: qy, width: 16, height: 16, .red)
@@ -274,8 +234,8 @@ if let block = model.attentionDown2 as? SpatialSelfAttention {
             }
             figureRows.append(cellsOfRow)
         }
-        try book.figure(ImageGrid(rows: figureRows, scale: 1, padding: 6, rowLabels: ["query: left", "query: right"],
-                                  columnLabels: ["sample"] + (0..<config.heads).map { "head \($0 + 1)" },
+        book.figure(ImageGrid(rows: figureRows, scale: 1, padding: 6, rowLabels: ["query: left", "query: right"],
+                                  columnLabels: ["sample"] + (0..<recipe.heads).map { "head \($0 + 1)" },
                                   title: "attention weights of one 8x8 position (t = \(probeT))").render(),
                         name: "attention.png",
                         caption: "Where the outlined position of a training image (on the left shape, then on the right one) looks, per head; white: the head's largest weight")
@@ -288,7 +248,7 @@ if let block = model.attentionDown2 as? SpatialSelfAttention {
     }
     // Over all the probes: how much of a shape's attention lands on the *other* shape, per head.
     var rows: [[String]] = []
-    for head in 0..<config.heads {
+    for head in 0..<recipe.heads {
         var leftToRight = 0.0, rightToLeft = 0.0, area = 0.0, n = 0.0
         for probe in 0..<64 {
             let pixels = ShapesDataset.image(probe, of: clean)
@@ -311,19 +271,19 @@ if let block = model.attentionDown2 as? SpatialSelfAttention {
         cells). A head far above the last column reads across the image, from one shape to the other.
         """)
 } else {
-    book.say("This run has no attention (`--mixing \(config.mixing.rawValue)`), so there are no attention maps to draw.")
+    book.say("This run has no attention (`--mixing \(recipe.mixing.rawValue)`), so there are no attention maps to draw.")
 }
 
 // MARK: - 5.6 Loss per range of t
 
 book.section("5.6 Loss per range of t")
-let rangeBatches = options.quick ? 1 : 8
-let rangeSeed = options.seed &+ 56
+let rangeBatches = quick ? 1 : 8
+let rangeSeed = seed &+ 56
 func lossByRange(_ p: @escaping NoisePredictor) -> [Double] {
-    DDPMTrainer.lossByTimeRange(p, schedule: schedule, batches: rangeBatches, seed: rangeSeed, batch: pairedBatch(count: 64))
+    DDPMTrainer.lossByTimeRange(p, schedule: schedule, batches: rangeBatches, seed: rangeSeed, batch: pairedShapesBatches(count: 64))
 }
 let rangeLoss = lossByRange(predictor)
-book.table(headers: ["t in", "ᾱ_t from … to", "MSE of ε̂ (\(config.mixing.rawValue))"],
+book.table(headers: ["t in", "ᾱ_t from … to", "MSE of ε̂ (\(recipe.mixing.rawValue))"],
            rows: DDPMTrainer.standardRanges.enumerated().map { i, r in
                ["[\(r.lowerBound), \(r.upperBound))",
                 "\(fmt(Double(schedule.alphaBar[r.lowerBound]), 2)) … \(fmt(Double(schedule.alphaBar[r.upperBound - 1]), 2))",
@@ -337,40 +297,36 @@ book.say("""
 
 // MARK: - 5.7 With and without attention (--ablate)
 
-book.section("5.7 With and without attention, at equal size\(options.ablate ? "" : " (run with --ablate)")")
+book.section("5.7 With and without attention, at equal size\(options.run.ablate ? "" : " (run with --ablate)")")
 let arms: [PositionMixing] = [.attention, .positionwise, .pointwise]
-if options.ablate {
+if options.run.ablate {
     let ablateStart = Date()
-    let seeds: [UInt64] = [options.seed, options.seed + 1, options.seed + 2]
+    let study = SeedStudy(first: seed)
     var rows: [[String]] = []
-    var ruleOf: [PositionMixing: [Double]] = [:]
+    var ruleOf: [PositionMixing: Double] = [:]
     for mixing in arms {
-        var valid: [Double] = [], rule: [Double] = [], pairs: [Double] = [], tv: [Double] = [], ranges: [[Double]] = []
-        for s in seeds {
-            var c = config
-            c.mixing = mixing
-            c.seed = s
-            let (m, _) = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
-            let (_, v, _) = samplePairs(m.predictor, count: sampleCount, seed: s &+ 54)
-            let pm = PairMetrics(v)
-            valid.append(pm.validity * 100); rule.append(pm.ruleKept * 100); pairs.append(Double(pm.pairsSeen))
-            tv.append(pm.totalVariation)
-            ranges.append(lossByRange(m.predictor))
+        // Per seed: valid %, same colour % of valid, pairs seen, TV, then the MSE in the four ranges of t.
+        let results = study.run { s in
+            var c = recipe
+            (c.mixing, c.seed) = (mixing, s)
+            let (m, _) = book.must {
+                try c.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (\(mixing.rawValue), seed \(s))")
+            }
+            let pm = PairMetrics(samplePairs(m.predictor, count: sampleCount, seed: s &+ 54).1)
             print("  \(mixing.rawValue), seed \(s): \(pm)")
+            return [pm.validity * 100, pm.ruleKept * 100, Double(pm.pairsSeen), pm.totalVariation] + lossByRange(m.predictor)
         }
-        ruleOf[mixing] = rule
-        rows.append([mixing.rawValue, String(parameterCount[mixing]!), meanAndSD(valid), meanAndSD(rule), meanAndSD(pairs), meanAndSD(tv)]
-                    + (0..<4).map { i in meanAndSD(ranges.map { $0[i] }) })
+        ruleOf[mixing] = results.mean(1)
+        rows.append([mixing.rawValue, String(parameterCount[mixing]!)] + results.row())
     }
     book.table(headers: ["--mixing (3 seeds, mean ± sd)", "parameters", "valid %", "same colour % of valid", "pairs /486", "TV"]
                    + DDPMTrainer.standardRanges.map { "MSE t∈[\($0.lowerBound),\($0.upperBound))" }, rows: rows)
-    let mean = { (v: [Double]) in v.reduce(0, +) / Double(v.count) }
     book.say("""
-        Same budget (\(config.steps) steps, batch \(config.batch)), seeds \(seeds.map(String.init).joined(separator: ", ")), \
+        Same budget (\(recipe.training.steps) steps, batch \(recipe.batch)), seeds \(study.list), \
         \(sampleCount) samples each by \(sampler); the MSE columns on the same images, t and noise for every model. \
-        Of the valid pairs, attention keeps the rule in \(fmt(mean(ruleOf[.attention]!))) %, the positionwise \
-        control (the same parameters, no mixing) in \(fmt(mean(ruleOf[.positionwise]!))) % and the pointwise MLP \
-        in \(fmt(mean(ruleOf[.pointwise]!))) %. \(seeds.count * arms.count) trainings (cached in the output folder) \
+        Of the valid pairs, attention keeps the rule in \(fmt(ruleOf[.attention]!)) %, the positionwise \
+        control (the same parameters, no mixing) in \(fmt(ruleOf[.positionwise]!)) % and the pointwise MLP \
+        in \(fmt(ruleOf[.pointwise]!)) %. \(study.seeds.count * arms.count) trainings (cached in the output folder) \
         and their evaluation took \(seconds(Date().timeIntervalSince(ablateStart))).
         """)
 } else {
@@ -383,4 +339,4 @@ if options.ablate {
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")
-try book.save()
+book.save()

@@ -1,6 +1,8 @@
-// Chapter 6's configuration, caption dropout and weight cache: train the library's `TextToImage`
-// (Sources/Diffusion/TextConditioning.swift) with the conditional `DDPMTrainer`, or load it.
+// Chapter 6's command line and recipe: what the run asks for, and everything that decides the
+// trained `TextToImage` (Sources/Diffusion/TextConditioning.swift), with the caption dropout it is
+// trained with (ChapterKit caches the weights under the recipe's key).
 
+import ArgumentParser
 import ChapterKit
 import Datasets
 import Diffusion
@@ -8,76 +10,131 @@ import Foundation
 import NN
 import Tensor
 
-struct TextConfig: CustomStringConvertible {
+struct Options: ChapterCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "06-text",
+        abstract: "Chapter 6: a text-to-image model from scratch — a tokenizer over the Shapes words, a small Transformer "
+            + "text encoder, cross-attention in the UNet, and classifier-free guidance.")
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var run: TrainingFlags
+    @Option(help: ArgumentHelp("Also draw this prompt (repeatable), e.g. \"red circle top left\".", valueName: "text"))
+    var prompt: [String] = []
+    @Option(help: "Guidance scale w for --prompt and --interactive (0: ignore the prompt, 1: plain conditional).")
+    var guidance: Float = 3
+    @Option(help: "Sampler steps (default 25; 10 with --quick).") var samplingSteps: Int?
+    @Option(help: "DDIM's η: 1 ancestral, 0 deterministic.") var eta: Float = 1
+    @Option(help: ArgumentHelp("Sample from these weights (a .safetensors this chapter saved) instead of training.", valueName: "file"))
+    var load: String?
+    @Option(help: "What the UNet is trained to predict: velocity (v) or epsilon (the noise).") var predict: PredictionTarget = .velocity
+    @Flag(help: "Train without the x, y input channels (to see what they buy).") var noCoordinates = false
+    @Flag(help: "Read prompts from standard input and write an image for each.") var interactive = false
+    @Flag(help: "Also train without some colour–shape pairs and measure those prompts.") var holdout = false
+    @Option(help: "Training steps (default 2000; 40 with --quick).") var trainSteps: Int?
+    @Option(help: "Base width c of the UNet, a multiple of 8 (default 32; 8 with --quick).") var channels: Int?
+    @Option(help: "Training batch size (default 64; 16 with --quick).") var batch: Int?
+    @Option(help: "Peak learning rate of Adam.") var lr: Float = 0.002
+    @Option(help: "Samples per guidance scale for the adherence table (default 100; 8 with --quick).") var samples: Int?
+
+    func validate() throws {
+        try Bounds.check(guidance, "--guidance", in: 0...20)
+        try Bounds.check(samplingSteps, "--sampling-steps", in: Bounds.samplingSteps)
+        try Bounds.check(eta, "--eta", in: 0...1)
+        try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps)
+        try Bounds.checkChannels(channels)
+        try Bounds.check(batch, "--batch", in: Bounds.batch)
+        try Bounds.checkLearningRate(lr)
+        try Bounds.check(samples, "--samples", in: Bounds.samples)
+        for text in prompt {
+            do { _ = try Tokenizer().parse(text) } catch { throw ValidationError("--prompt: \(error)") }
+        }
+    }
+
+    var recipe: TextRecipe {
+        let quick = common.quick
+        return TextRecipe(channels: channels ?? (quick ? 8 : 32), textDim: quick ? 16 : 64, textLayers: 2, coordinates: !noCoordinates,
+                          batch: batch ?? (quick ? 16 : 64),
+                          training: TrainingOptions(steps: trainSteps ?? (quick ? 40 : 2000), learningRate: lr, emaDecay: 0.999,
+                                                    target: predict),
+                          dropCaption: 0.1, dropAttribute: 0.15, holdout: [], seed: common.seed)
+    }
+    var perScale: Int { samples ?? (common.quick ? 8 : 100) }
+    var sampler: Sampler { Sampler(eta: eta, steps: samplingSteps ?? (common.quick ? 10 : 25)) }
+}
+
+/// Everything that decides the trained text-to-image model: the UNet's width and inputs, the text
+/// encoder's size, the caption dropout, any colour–shape pairs held out of training, the trainer
+/// (whose `target` says what the UNet predicts), the data and the seed.
+struct TextRecipe: Recipe {
     var channels: Int
     var textDim: Int
     var textLayers: Int
     /// Whether the UNet gets each pixel's x and y as two extra input channels (`TimeUNet.coordinates`).
     var coordinates: Bool
-    /// What the UNet is trained to predict: ε or v.
-    var prediction: PredictionTarget
-    var steps: Int
     var batch: Int
-    var learningRate: Float
-    var emaDecay: Float
+    var training: TrainingOptions
     /// Probability that an example's whole caption is dropped (the empty prompt).
     var dropCaption: Double
     /// Probability that each attribute of a kept caption is dropped on its own.
     var dropAttribute: Double
-    /// Colour–shape pairs never shown in training (all nine positions of each).
-    var holdout: [ShapeCombination]
+    /// Colour–shape pairs never shown in training (all nine positions of each), as "red triangle".
+    var holdout: [String]
+    var schedule = NoiseSchedule.Kind.linear
+    var data = "ShapesDataset v\(DataVersion.shapes)"
     var seed: UInt64
 
-    var description: String {
-        "text-unet c=\(channels)\(coordinates ? "+xy" : "")\(prediction == .velocity ? " predicts=v" : "") text=\(textDim)x\(textLayers) steps=\(steps) batch=\(batch) lr=\(learningRate) ema=\(emaDecay) "
-            + "drop=\(dropCaption)/\(dropAttribute) holdout=\(holdout.map { "\($0.color.word)-\($0.kind.word)" }.joined(separator: ",")) "
-            + "seed=\(seed) schedule=linear"
-    }
+    var name: String { "text" }
+    var trainingSteps: Int { training.steps }
+    /// What the UNet is trained to predict: ε or v.
+    var prediction: PredictionTarget { training.target }
+    static let flags = ["channels": "--channels", "batch": "--batch", "training.steps": "--train-steps",
+                        "training.learningRate": "--lr", "training.target": "--predict", "seed": "--seed",
+                        "coordinates": "coordinate channels (--no-coordinates)", "textDim": "text width (16 with --quick)",
+                        "holdout": "held-out pairs (--holdout)"]
 
-    var key: String { "text-" + configurationHash(description) }
+    /// The held-out colour–shape pairs, at the centre (their position is not held out; see `excluded`).
+    var heldOutPairs: [ShapeCombination] {
+        holdout.compactMap { words in
+            let parts = words.split(separator: " ").map(String.init)
+            guard parts.count == 2, let color = ShapeColor(rawValue: parts[0]), let kind = ShapeKind(rawValue: parts[1]) else { return nil }
+            return ShapeCombination(color: color, kind: kind, position: .center)
+        }
+    }
 
     /// Every combination held out: the nine positions of each held-out colour–shape pair.
     var excluded: Set<ShapeCombination> {
-        Set(holdout.flatMap { ShapeCombination.matching(color: $0.color, kind: $0.kind) })
+        Set(heldOutPairs.flatMap { ShapeCombination.matching(color: $0.color, kind: $0.kind) })
+    }
+
+    func makeModel() -> TextToImage {
+        var rng = RandomGenerator(seed: seed)
+        return TextToImage(channels: channels, textDim: textDim, textLayers: textLayers,
+                           coordinates: coordinates, prediction: prediction, using: &rng)
+    }
+
+    func train(_ model: TextToImage, progress: @escaping (Int, Float) -> Void) throws -> [Float] {
+        let data = ShapesDataset(size: 16, seed: 0, excluding: excluded)
+        let tokenizer = model.encoder.tokenizer
+        return try DDPMTrainer.train(model, predictor: { x, t, tokens in model(x, t, tokens: tokens) }, schedule: .named(schedule),
+                                     options: training, seed: seed &+ 1,
+                                     batch: { rng in
+                                         let (images, specs) = data.batch(batch, using: &rng)
+                                         let tokens = specs.map { tokenizer.encode(trainingPrompt($0.combination, self, using: &rng)) }
+                                         return (images, tokens)
+                                     }, progress: progress)
     }
 }
 
 /// The prompt an example is trained with: its caption, with the whole caption dropped with
 /// probability `dropCaption` and each remaining attribute with probability `dropAttribute` (so the
 /// model learns partial prompts and, from the empty one, ε(x_t, t, ∅) for guidance).
-func trainingPrompt(_ c: ShapeCombination, _ config: TextConfig, using rng: inout RandomGenerator) -> ShapePrompt {
-    let dropAll = Double(rng.uniform()) < config.dropCaption
-    let keepColor = Double(rng.uniform()) >= config.dropAttribute
-    let keepKind = Double(rng.uniform()) >= config.dropAttribute
-    let keepPosition = Double(rng.uniform()) >= config.dropAttribute
+func trainingPrompt(_ c: ShapeCombination, _ recipe: TextRecipe, using rng: inout RandomGenerator) -> ShapePrompt {
+    let dropAll = Double(rng.uniform()) < recipe.dropCaption
+    let keepColor = Double(rng.uniform()) >= recipe.dropAttribute
+    let keepKind = Double(rng.uniform()) >= recipe.dropAttribute
+    let keepPosition = Double(rng.uniform()) >= recipe.dropAttribute
     if dropAll { return ShapePrompt() }
     return ShapePrompt(color: keepColor ? c.color : nil, kind: keepKind ? c.kind : nil, position: keepPosition ? c.position : nil)
-}
-
-func makeModel(_ config: TextConfig) -> TextToImage {
-    var rng = RandomGenerator(seed: config.seed)
-    return TextToImage(channels: config.channels, textDim: config.textDim, textLayers: config.textLayers,
-                       coordinates: config.coordinates, prediction: config.prediction, using: &rng)
-}
-
-func trainOrLoad(_ config: TextConfig, directory: String, retrain: Bool) throws -> (TextToImage, TrainingRecord) {
-    let model = makeModel(config)
-    let data = ShapesDataset(size: 16, seed: 0, excluding: config.excluded)
-    let tokenizer = model.encoder.tokenizer
-    let options = TrainingOptions(steps: config.steps, learningRate: config.learningRate, emaDecay: config.emaDecay,
-                                  target: config.prediction)
-    let record = try trainOrLoad(model, key: config.key, directory: directory, retrain: retrain, steps: config.steps,
-                                 label: config.holdout.isEmpty ? "train text-to-image" : "train (held-out pairs)",
-                                 metadata: ["prediction": config.prediction.rawValue, "coordinates": String(config.coordinates)]) { progress in
-        try DDPMTrainer.train(model, predictor: { x, t, tokens in model(x, t, tokens: tokens) }, schedule: .linear(),
-                              options: options, seed: config.seed &+ 1,
-                              batch: { rng in
-                                  let (images, specs) = data.batch(config.batch, using: &rng)
-                                  let tokens = specs.map { tokenizer.encode(trainingPrompt($0.combination, config, using: &rng)) }
-                                  return (images, tokens)
-                              }, progress: progress)
-    }
-    return (model, record)
 }
 
 /// How well samples follow their prompts, per attribute, judged by the Shapes checker.

@@ -1,7 +1,7 @@
 // Chapter 6 — Text to image: a text encoder written here, cross-attention, classifier-free guidance.
 //
 //   swift run -c release 06-text [--quick] [--seed N] [--out DIR] [--retrain] [--holdout] [--ablate]
-//                                [--prompt TEXT]… [--guidance W] [--steps N] [--eta X] [--load FILE] [--interactive]
+//                                [--prompt TEXT]… [--guidance W] [--sampling-steps N] [--eta X] [--load FILE] [--interactive]
 //                                [--train-steps N] [--channels N] [--batch N] [--lr X] [--samples N]
 //                                [--predict velocity|epsilon] [--no-coordinates]
 //
@@ -19,54 +19,23 @@ import Imaging
 import NN
 import Tensor
 
-let options = ChapterOptions.parse(
-    chapter: "06-text",
-    summary: "Chapter 6: a text-to-image model from scratch — a tokenizer over the Shapes words, a small Transformer\n"
-        + "text encoder, cross-attention in the UNet, and classifier-free guidance.",
-    flags: [
-        Flag("--prompt", value: "TEXT", help: "also draw this prompt (repeatable), e.g. \"red circle top left\""),
-        Flag("--guidance", value: "W", default: "3", help: "guidance scale w for --prompt and --interactive (0: ignore the prompt, 1: plain)"),
-        Flag("--steps", value: "N", help: "sampler steps (default 25; 10 with --quick)"),
-        Flag("--eta", value: "X", default: "1", help: "DDIM's η: 1 ancestral, 0 deterministic"),
-        Flag("--load", value: "FILE", help: "sample from these weights (a .safetensors this chapter saved) instead of training"),
-        Flag("--predict", value: "TARGET", default: "velocity", help: "what the UNet is trained to predict: velocity (v) or epsilon (the noise)"),
-        Flag("--no-coordinates", help: "train without the x, y input channels (to see what they buy)"),
-        Flag("--interactive", help: "read prompts from standard input and write an image for each"),
-        Flag("--holdout", help: "also train without some colour–shape pairs and measure those prompts"),
-        Flag("--train-steps", value: "N", help: "training steps (default 2000; 40 with --quick)"),
-        Flag("--channels", value: "N", help: "base width c of the UNet (default 32; 8 with --quick)"),
-        Flag("--batch", value: "N", help: "training batch size (default 64; 16 with --quick)"),
-        Flag("--lr", value: "X", default: "0.002", help: "peak learning rate of Adam"),
-        Flag("--samples", value: "N", help: "samples per guidance scale for the adherence table (default 100; 8 with --quick)"),
-    ])
+let options = Options.parseOrExit()
 let started = Date()
 let tokenizer = Tokenizer()
-// Prompts are checked before anything slow happens.
-let userPrompts: [(text: String, tokens: [Int], prompt: ShapePrompt)] = options.all("--prompt").map { text in
-    do { return (text, try tokenizer.encode(text), try tokenizer.parse(text)) } catch { options.fail("--prompt: \(error)") }
+// Prompts were checked (in `Options.validate`) before anything slow happens.
+let userPrompts: [(text: String, tokens: [Int], prompt: ShapePrompt)] = options.prompt.map { text in
+    (text, try! tokenizer.encode(text), try! tokenizer.parse(text))
 }
-guard let prediction = PredictionTarget(rawValue: options.value("--predict") ?? "") else {
-    options.fail("--predict must be velocity or epsilon, got '\(options.value("--predict") ?? "")'")
-}
-let config = TextConfig(channels: options.count("--channels", 32, quick: 8), textDim: options.quick ? 16 : 64, textLayers: 2,
-                        coordinates: !options.flag("--no-coordinates"), prediction: prediction,
-                        steps: options.count("--train-steps", 2000, quick: 40), batch: options.count("--batch", 64, quick: 16),
-                        learningRate: options.number("--lr"), emaDecay: 0.999, dropCaption: 0.1, dropAttribute: 0.15,
-                        holdout: [], seed: options.seed)
-guard config.channels > 0, config.channels % 8 == 0 else { options.fail("--channels must be a positive multiple of 8 (GroupNorm(8))") }
-guard config.steps > 0, config.batch > 0, config.learningRate > 0 else { options.fail("--train-steps, --batch and --lr must be positive") }
-let sampler = Sampler(eta: options.number("--eta"), steps: options.count("--steps", 25, quick: 10))
-guard sampler.eta >= 0, sampler.eta <= 1, sampler.steps >= 1, sampler.steps <= 1000 else { options.fail("--eta must be in 0…1 and --steps in 1…1000") }
-let guidance: Float = options.number("--guidance")
-guard guidance >= 0, guidance <= 20 else { options.fail("--guidance must be in 0…20") }
-let perScale = options.count("--samples", 100, quick: 8)
-guard perScale > 0 else { options.fail("--samples must be positive") }
+let recipe = options.recipe
+let sampler = options.sampler
+let guidance = options.guidance
+let perScale = options.perScale
+let seed = options.common.seed, quick = options.common.quick
 let schedule = NoiseSchedule.linear()
 let size = 16
 func fmt(_ v: Double, _ digits: Int = 3) -> String { Report.format(v, digits: digits) }
 func seconds(_ v: Double) -> String { String(format: v < 1 ? "%.2f s" : "%.1f s", v) }
 func percent(_ v: Double) -> String { fmt(v * 100) + " %" }
-try FileManager.default.createDirectory(atPath: options.out, withIntermediateDirectories: true)
 
 /// `prompts.count` samples, sample k asked for `prompts[k]` (tokens), with guidance w, from `seed`.
 func draw(_ model: TextToImage, _ prompts: [[Int]], scale w: Float, seed: UInt64) -> Tensor {
@@ -92,14 +61,13 @@ func drawPrompts(_ model: TextToImage, _ list: [(text: String, tokens: [Int], pr
 }
 
 /// Reads prompts from standard input until EOF, writing an image for each.
-func interactive(_ model: TextToImage) throws {
+func interactive(_ model: TextToImage, folder: String) throws {
     print("Type a prompt (words: \(tokenizer.vocabulary.dropFirst().joined(separator: " "))), an empty line for none; end with Ctrl-D.")
     var n = 0
     while let line = readLine() {
         do {
             let item = (text: line, tokens: try tokenizer.encode(line), prompt: try tokenizer.parse(line))
-            let folder = (options.out as NSString).appendingPathComponent("interactive")
-            _ = try drawPrompts(model, [item], folder: folder, seed: options.seed &+ 600 &+ UInt64(n), first: n)
+            _ = try drawPrompts(model, [item], folder: folder, seed: seed &+ 600 &+ UInt64(n), first: n)
             n += 1
         } catch let error as PromptError {
             print("06-text: \(error)")
@@ -109,32 +77,25 @@ func interactive(_ model: TextToImage) throws {
 
 // MARK: - --load: sample in seconds from saved weights
 
-if let file = options.value("--load") {
-    // What the network predicts and whether it reads coordinates are in the file, beside the weights.
-    var loaded = config
+if let file = options.load {
+    let (model, _) = { () -> (TextToImage, TrainingRecord) in
+        do { return try recipe.load(from: file) } catch { Options.fail(reason(error)) }
+    }()
+    let list = userPrompts.isEmpty ? [(text: "red circle top left", tokens: try! tokenizer.encode("red circle top left"),
+                                       prompt: try! tokenizer.parse("red circle top left"))] : userPrompts
+    let folder = (options.directory as NSString).appendingPathComponent("prompts")
     do {
-        let metadata = try SafeTensors.read(from: file).metadata
-        guard let p = metadata["prediction"].flatMap(PredictionTarget.init(rawValue:)),
-              let c = metadata["coordinates"].flatMap(Bool.init) else {
-            options.fail("--load \(file): no 'prediction' and 'coordinates' entries in its metadata; was it saved by 06-text?")
-        }
-        loaded.prediction = p
-        loaded.coordinates = c
+        _ = try drawPrompts(model, list, folder: folder, seed: seed &+ 60)
+        if options.interactive { try interactive(model, folder: (options.directory as NSString).appendingPathComponent("interactive")) }
     } catch {
-        options.fail("--load \(file): \(error)")
+        Options.fail(reason(error))
     }
-    let model = makeModel(loaded)
-    do { _ = try model.load(from: file) } catch { options.fail("--load \(file): \(error)") }
-    let list = userPrompts.isEmpty ? [(text: "red circle top left", tokens: try tokenizer.encode("red circle top left"),
-                                       prompt: try tokenizer.parse("red circle top left"))] : userPrompts
-    _ = try drawPrompts(model, list, folder: (options.out as NSString).appendingPathComponent("prompts"), seed: options.seed &+ 60)
-    if options.flag("--interactive") { try interactive(model) }
     exit(0)
 }
 
-let book = Notebook(directory: options.out, title: "Chapter 6: Text to image, from scratch")
+let book = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 6: Text to image, from scratch")
 book.say("""
-    Run with seed \(options.seed)\(options.quick ? ", --quick" : ""). Configuration: \(config); samples by \(sampler).
+    Run with seed \(seed)\(quick ? ", --quick" : ""). Recipe: \(recipe.summary); samples by \(sampler).
     """)
 
 // MARK: - 6.1 Tokens
@@ -142,7 +103,7 @@ book.say("""
 book.section("6.1 From words to tokens")
 let examples = ["red circle top left", "blue square", "bottom right", ""]
 book.table(headers: ["prompt", "tokens", "what it asks for"],
-           rows: try examples.map { p in ["\"\(p)\"", "\(try tokenizer.encode(p))", "\(try tokenizer.parse(p))"] })
+           rows: examples.map { p in ["\"\(p)\"", "\(try! tokenizer.encode(p))", "\(try! tokenizer.parse(p))"] })
 book.say("""
     The model reads words, not pixels' names: a tokenizer maps each word of the Shapes captions to an id \
     (`Tokenizer`, Sources/Diffusion/TextConditioning.swift). The vocabulary is \(tokenizer.vocabulary.count) \
@@ -155,18 +116,18 @@ book.say("""
 // MARK: - 6.2 The model
 
 book.section("6.2 A text encoder, and a UNet that reads it")
-let probe = makeModel(config)
+let probe = recipe.makeModel()
 book.table(headers: ["part", "parameters"], rows: [
-    ["text encoder (embeddings, \(config.textLayers) Transformer layers, d = \(config.textDim))", String(probe.encoder.parameterCount)],
+    ["text encoder (embeddings, \(recipe.textLayers) Transformer layers, d = \(recipe.textDim))", String(probe.encoder.parameterCount)],
     ["UNet (chapter 4's, with cross-attention and the pooled text)", String(probe.unet.parameterCount)],
     ["total", String(probe.parameterCount)],
 ])
 book.say("""
     The text encoder is a small Transformer written here (Vaswani et al. 2017; pre-LN as in GPT-2):
     ```
-    h₀ = TokenEmbedding(tokens) + PositionEmbedding(0 … \(tokenizer.length - 1))       [B, \(tokenizer.length), \(config.textDim)]
-    h = h + MultiHead(LN(h));  h = h + W₂·GELU(W₁·LN(h))          × \(config.textLayers) layers
-    context = LN(h)  [B, \(tokenizer.length), \(config.textDim)];   pooled = mean of context over the tokens  [B, \(config.textDim)]
+    h₀ = TokenEmbedding(tokens) + PositionEmbedding(0 … \(tokenizer.length - 1))       [B, \(tokenizer.length), \(recipe.textDim)]
+    h = h + MultiHead(LN(h));  h = h + W₂·GELU(W₁·LN(h))          × \(recipe.textLayers) layers
+    context = LN(h)  [B, \(tokenizer.length), \(recipe.textDim)];   pooled = mean of context over the tokens  [B, \(recipe.textDim)]
     ```
     The UNet is chapter 4's (sinusoidal time embedding, AdaGN residual blocks, skips) and reads the text \
     twice. The pooled vector is projected and added to the time embedding, so every block's scale and \
@@ -177,44 +138,40 @@ book.say("""
     ```
     Encoder and UNet are trained together, from scratch, by the diffusion loss alone.
     """)
-book.say(config.coordinates ? """
+book.say(recipe.coordinates ? """
     One input is new. A convolution applies the same weights at every pixel, so chapters 3–5's UNet knew \
     where a pixel was only from the zero padding at the border — enough to draw shapes everywhere, since \
     the data put them everywhere, but not to put one *where it is told*. Two extra input channels hold \
     each pixel's x and y in −1…1 (CoordConv, Liu et al. 2018), so "top left" can meet the pixels it \
     names from the first layer on: the stem reads \(probe.unet.stem.weight.shape[1]) channels instead of 3 \
-    (\(2 * 9 * config.channels) more parameters). `--no-coordinates` trains without them; the README shows what they buy.
+    (\(2 * 9 * recipe.channels) more parameters). `--no-coordinates` trains without them; the README shows what they buy.
     """ : "This run's UNet has no coordinate channels (`--no-coordinates`): it knows where a pixel is only from the zero padding at the border.")
 
 // MARK: - 6.3 Training with dropped captions
 
 book.section("6.3 Training, with captions dropped for guidance")
-let model: TextToImage, trained: TrainingRecord
-do {
-    (model, trained) = try trainOrLoad(config, directory: options.out, retrain: options.retrain)
-} catch {
-    FileHandle.standardError.write(Data("06-text: \(error)\n".utf8))
-    exit(1)
+let (model, trained) = book.must {
+    try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train text-to-image")
 }
 if trained.fromCache {
     book.say("Loaded cached weights from \(trained.fileName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again.")
 } else {
     book.say("""
-        Trained \(config.steps) steps of batch \(config.batch) in \(seconds(trained.seconds)) \
+        Trained \(recipe.training.steps) steps of batch \(recipe.batch) in \(seconds(trained.seconds)) \
         (\(fmt(trained.millisecondsPerStep)) ms per step); weights saved to \(trained.fileName) — \
         `06-text --load \(trained.path) --prompt "…"` samples from them in seconds.
         """)
 }
 book.say("""
     Each training image comes with its caption, but the caption is replaced by the empty prompt with \
-    probability \(config.dropCaption) (Ho & Salimans 2022, Algorithm 1: the whole condition dropped with \
+    probability \(recipe.dropCaption) (Ho & Salimans 2022, Algorithm 1: the whole condition dropped with \
     probability p_uncond), so one network learns ε(x_t, t, c) *and* ε(x_t, t, ∅), which classifier-free \
     guidance needs. Our addition, not the paper's: each remaining word group (colour, shape, position) is \
-    also dropped on its own with probability \(config.dropAttribute), so the network learns partial prompts \
-    too. Otherwise training is chapter 3's: Adam at peak learning rate \(config.learningRate), warm-up \
+    also dropped on its own with probability \(recipe.dropAttribute), so the network learns partial prompts \
+    too. Otherwise training is chapter 3's: Adam at peak learning rate \(recipe.training.learningRate), warm-up \
     and cosine decay, EMA 0.999 (`DDPMTrainer.train` with a condition).
     """)
-book.say(config.prediction == .velocity ? """
+book.say(recipe.prediction == .velocity ? """
     One change to the loss. Where a shape goes is decided early in sampling, when x_t is mostly noise \
     (6.6 measures when). There DDPM's ε-loss hardly cares about the picture: an error δ in the implied \
     clean image costs SNR_t·δ² in ε, and SNR_t = ᾱ_t/(1 − ᾱ_t) is below 0.1 for the noisiest half of \
@@ -223,7 +180,7 @@ book.say(config.prediction == .velocity ? """
     and never less than δ² where it is not. Sampling is unchanged: ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂ \
     (`DDPM.velocityLoss`, `DDPM.epsilon(fromVelocity:)`). `--predict epsilon` trains the DDPM way.
     """ : "This model predicts ε, DDPM's target (`--predict epsilon`); the default predicts v.")
-try book.lossFigure(trained.losses)
+book.lossFigure(trained.losses)
 
 // MARK: - 6.4 Prompts × guidance
 
@@ -232,15 +189,15 @@ let scales: [Float] = [0, 1, 3, 5]
 let showcase = ["red circle top left", "blue square center", "green triangle bottom right", "yellow circle right",
                 "cyan square top", "magenta triangle left"]
 let perCell = 2
-let showcaseTokens = try showcase.flatMap { p in [[Int]](repeating: try tokenizer.encode(p), count: perCell) }
+let showcaseTokens = showcase.flatMap { p in [[Int]](repeating: try! tokenizer.encode(p), count: perCell) }
 var gridRows: [[Image?]] = showcase.map { _ in [] }
 for w in scales {
-    let images = draw(model, showcaseTokens, scale: w, seed: options.seed &+ 64)
+    let images = draw(model, showcaseTokens, scale: w, seed: seed &+ 64)
     for (row, _) in showcase.enumerated() {
         for k in 0..<perCell { gridRows[row].append(shapeImage(row * perCell + k, of: images)) }
     }
 }
-try book.figure(ImageGrid(rows: gridRows, scale: 4, padding: 3, rowLabels: showcase,
+book.figure(ImageGrid(rows: gridRows, scale: 4, padding: 3, rowLabels: showcase,
                           columnLabels: scales.flatMap { w in (0..<perCell).map { _ in "w = \(fmt(Double(w), 2))" } },
                           title: "the same starting noise for every scale").render(),
                 name: "guidance.png", caption: "Six prompts, two samples each, at guidance scales 0, 1, 3, 5 (same x_T for every scale)")
@@ -258,14 +215,14 @@ book.say("""
 // MARK: - 6.5 Adherence against w
 
 book.section("6.5 Prompt adherence against the guidance scale")
-var promptRNG = RandomGenerator(seed: options.seed &+ 65)
+var promptRNG = RandomGenerator(seed: seed &+ 65)
 let evalCombos = (0..<perScale).map { _ in ShapeCombination.all[promptRNG.int(in: 0..<162)] }
 let evalTokens = evalCombos.map { tokenizer.encode(ShapePrompt($0)) }
 var adherence: [(Float, Adherence, Double)] = []
 var bestSamples: (Float, Tensor, [ShapeDescription])? = nil
 for w in scales {
     let start = Date()
-    let images = draw(model, evalTokens, scale: w, seed: options.seed &+ 65)
+    let images = draw(model, evalTokens, scale: w, seed: seed &+ 65)
     let verdicts = ShapesChecker.describe(batch: images)
     var a = Adherence()
     for (c, v) in zip(evalCombos, verdicts) { a.add(prompt: ShapePrompt(c), verdict: v) }
@@ -288,10 +245,10 @@ for (name, pick, color) in series {
     adherencePlot.line(name, x: scales.map(Double.init), y: ys, color: color)
     adherencePlot.scatter("", x: scales.map(Double.init), y: ys, color: color, radius: 3)
 }
-try book.figure(adherencePlot, name: "adherence.png", caption: "Per-attribute adherence of \(perScale) samples per scale (random full prompts)")
+book.figure(adherencePlot, name: "adherence.png", caption: "Per-attribute adherence of \(perScale) samples per scale (random full prompts)")
 let (bestW, bestImages, bestVerdicts) = bestSamples!
 let best = adherence.first { $0.0 == bestW }!.1
-try writeSamples(bestImages, verdicts: bestVerdicts, prompts: evalCombos.map(\.caption), to: options.out)
+book.must { try writeSamples(bestImages, verdicts: bestVerdicts, prompts: evalCombos.map(\.caption), to: book.directory) }
 book.say("""
     \(perScale) random full prompts (the same list and the same starting noise at every scale), each sample \
     judged by the Shapes checker: a sample adheres to an attribute if it is a clean shape with that \
@@ -305,7 +262,7 @@ book.say("""
 // MARK: - 6.6 When is each attribute decided?
 
 book.section("6.6 When, along the reverse process, is each attribute decided?")
-let traceCount = min(options.quick ? 4 : 32, perScale)
+let traceCount = min(quick ? 4 : 32, perScale)
 /// Samples `traceCount` images asked for `tokens` at guidance `w` (same starting noise for every call),
 /// keeping x̂₀ at every step; returns those and, per attribute (colour, shape, position), the share of
 /// samples whose x̂₀ at that step already reads as the finished sample does.
@@ -317,7 +274,7 @@ func trace(_ tokens: [[Int]], scale w: Float) -> (steps: [(t: Int, x0: Tensor)],
         steps.append((t[0], clipped(DDPM.predictedX0(x, t: t, epsilon: e, schedule: schedule))))
         return e
     }
-    var rng = RandomGenerator(seed: options.seed &+ 66)
+    var rng = RandomGenerator(seed: seed &+ 66)
     let finals = ShapesChecker.describe(batch: clipped(withoutGradients {
         DDIM.sample(traced, shape: [tokens.count, 3, size, size], schedule: schedule, count: sampler.steps, eta: sampler.eta, using: &rng)
     }))
@@ -348,12 +305,12 @@ for (k, (name, color)) in attributes.enumerated() {
 for (k, (name, color)) in attributes.enumerated() {
     decidePlot.line("\(name), prompt w=3", x: prompted.steps.map { Double($0.t) }, y: prompted.decided[k], color: color, thickness: 1)
 }
-try book.figure(decidePlot, name: "decided.png",
+book.figure(decidePlot, name: "decided.png",
                 caption: "For \(traceCount) samples: the share whose predicted x̂₀ already has the final colour, shape, position — with no prompt (thick) and with a full prompt at w = 3 (thin)")
 let shownSteps = Array(stride(from: 0, to: unprompted.steps.count, by: max(1, unprompted.steps.count / 10)))
 // The strip follows the first sample that ends as a clean shape without a prompt (and the same x_T with its prompt).
 let shown = unprompted.finals.firstIndex { $0.combination != nil } ?? 0
-try book.figure(ImageGrid(rows: [unprompted, prompted].map { run in shownSteps.map { shapeImage(shown, of: run.steps[$0].x0) } },
+book.figure(ImageGrid(rows: [unprompted, prompted].map { run in shownSteps.map { shapeImage(shown, of: run.steps[$0].x0) } },
                           scale: 5, padding: 4, rowLabels: ["no prompt", tokenizer.decode(traceTokens[shown])],
                           columnLabels: shownSteps.map { "t = \(unprompted.steps[$0].t)" },
                           title: "x0-hat along the reverse process").render(),
@@ -381,25 +338,26 @@ book.section("6.7 Your prompts")
 if userPrompts.isEmpty {
     book.say("Run with `--prompt \"blue triangle bottom left\"` (repeatable) to draw your own; `--interactive` reads prompts from standard input.")
 } else {
-    let files = try drawPrompts(model, userPrompts, folder: (options.out as NSString).appendingPathComponent("prompts"), seed: options.seed &+ 67)
+    let files = book.must { try drawPrompts(model, userPrompts, folder: book.path("prompts"), seed: seed &+ 67) }
     book.say("Drawn at w = \(fmt(Double(guidance), 2)): " + files.map { "[\(($0 as NSString).lastPathComponent)](prompts/\(($0 as NSString).lastPathComponent))" }.joined(separator: ", "))
 }
 
 // MARK: - 6.8 Held-out pairs (--holdout)
 
-if options.flag("--holdout") {
+if options.holdout {
     book.section("6.8 Compositional generalisation: colour–shape pairs never seen")
-    var h = config
-    h.holdout = [ShapeCombination(color: .red, kind: .triangle, position: .center), ShapeCombination(color: .blue, kind: .circle, position: .center),
-                 ShapeCombination(color: .green, kind: .square, position: .center)]
-    let (heldModel, heldRecord) = try trainOrLoad(h, directory: options.out, retrain: options.retrain)
+    var h = recipe
+    h.holdout = ["red triangle", "blue circle", "green square"]
+    let (heldModel, heldRecord) = book.must {
+        try h.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (held-out pairs)")
+    }
     let heldCombos = Array(h.excluded).sorted()
     var rows: [[String]] = []
-    let perPrompt = options.quick ? 1 : 4
+    let perPrompt = quick ? 1 : 4
     let combos = heldCombos.flatMap { c in [ShapeCombination](repeating: c, count: perPrompt) }
     /// The held-out prompts drawn by `m`, and what the checker reads in them.
     func drawHeldOut(_ m: TextToImage) -> (images: Tensor, verdicts: [ShapeDescription]) {
-        let images = draw(m, combos.map { tokenizer.encode(ShapePrompt($0)) }, scale: bestW, seed: options.seed &+ 68)
+        let images = draw(m, combos.map { tokenizer.encode(ShapePrompt($0)) }, scale: bestW, seed: seed &+ 68)
         return (images, ShapesChecker.describe(batch: images))
     }
     let (heldImages, heldVerdicts) = drawHeldOut(heldModel)
@@ -412,14 +370,14 @@ if options.flag("--holdout") {
     book.table(headers: ["model (w = \(fmt(Double(bestW), 2)), prompts of the held-out pairs)", "valid", "colour", "shape", "position", "all three"], rows: rows)
     // Per held-out pair: how often the model without it drew the asked shape, and what it drew instead.
     var pairRows: [[String]] = []
-    for pair in h.holdout {
+    for pair in h.heldOutPairs {
         let mine = zip(combos, heldVerdicts).filter { $0.0.color == pair.color && $0.0.kind == pair.kind }.map(\.1)
         let drawn = Dictionary(grouping: mine.compactMap { $0.combination?.kind }) { $0 }.mapValues(\.count)
         pairRows.append(["\(pair.color.word) \(pair.kind.word)", "\(drawn[pair.kind] ?? 0)/\(mine.count)",
                          ShapeKind.allCases.filter { $0 != pair.kind }.map { "\($0.word) \(drawn[$0] ?? 0)" }.joined(separator: ", ")])
     }
     book.table(headers: ["held-out pair (model trained without it)", "asked shape drawn", "drawn instead"], rows: pairRows)
-    try book.figure(ImageGrid(rows: h.holdout.map { pair in
+    book.figure(ImageGrid(rows: h.heldOutPairs.map { pair in
                                   ShapePosition.allCases.map { position -> Image? in
                                       let asked = ShapeCombination(color: pair.color, kind: pair.kind, position: position)
                                       return combos.firstIndex(of: asked).map {
@@ -427,24 +385,24 @@ if options.flag("--holdout") {
                                       }
                                   }
                               },
-                              scale: 1, padding: 4, rowLabels: h.holdout.map { "\($0.color.word) \($0.kind.word)" },
+                              scale: 1, padding: 4, rowLabels: h.heldOutPairs.map { "\($0.color.word) \($0.kind.word)" },
                               columnLabels: ShapePosition.allCases.map(\.words),
                               title: "never seen in training: asked at each position (caption: the shape drawn)").render(),
                     name: "heldout.png", caption: "The held-out model's first sample for each of the 27 held-out prompts, captioned with the shape the checker read")
     book.say("""
         A second model, trained the same way (\(heldRecord.fromCache ? "cached" : "in " + seconds(heldRecord.seconds))) on data that never \
         shows a red triangle, a blue circle or a green square (27 of the 162 combinations), is asked for exactly \
-        those, \(options.quick ? 1 : 4) samples for each of the 27 prompts. It has seen red, triangles, blue and circles — only \
+        those, \(quick ? 1 : 4) samples for each of the 27 prompts. It has seen red, triangles, blue and circles — only \
         never together.
         """)
 }
 
 // MARK: - 6.9 What the recipe bought (--ablate)
 
-book.section("6.9 What v-prediction and coordinates bought\(options.ablate ? "" : " (run with --ablate)")")
-if options.ablate {
+book.section("6.9 What v-prediction and coordinates bought\(options.run.ablate ? "" : " (run with --ablate)")")
+if options.run.ablate {
     let ablateStart = Date()
-    let seeds: [UInt64] = [options.seed, options.seed + 1, options.seed + 2]
+    let study = SeedStudy(first: seed)
     let arms: [(name: String, prediction: PredictionTarget, coordinates: Bool)] = [
         ("v, coordinates (the default)", .velocity, true), ("ε, coordinates", .epsilon, true), ("v, no coordinates", .velocity, false),
     ]
@@ -454,36 +412,37 @@ if options.ablate {
     func lossByRange(_ m: TextToImage) -> [Double] {
         var tokens: [[Int]] = []
         return DDPMTrainer.lossByTimeRange({ x, t in m.guided(tokens: tokens, scale: 1)(x, t) }, schedule: schedule,
-                                           batches: options.quick ? 1 : 4, seed: options.seed &+ 70,
+                                           batches: quick ? 1 : 4, seed: seed &+ 70,
                                            batch: { rng in
-                                               let (images, specs) = data.batch(options.quick ? 8 : 64, using: &rng)
+                                               let (images, specs) = data.batch(quick ? 8 : 64, using: &rng)
                                                tokens = specs.map { tokenizer.encode(ShapePrompt($0.combination)) }
                                                return images
                                            })
     }
     var rows: [[String]] = []
     for arm in arms {
-        var shares: [[Double]] = [[], [], [], []], ranges: [[Double]] = []   // colour, shape, position, all three
-        for s in seeds {
-            var c = config
-            (c.prediction, c.coordinates, c.seed) = (arm.prediction, arm.coordinates, s)
-            let (m, _) = try trainOrLoad(c, directory: options.out, retrain: options.retrain)
-            let images = draw(m, evalTokens, scale: 3, seed: options.seed &+ 65)   // as in 6.5
+        // Per seed: colour, shape, position and all-three adherence %, then the ε-MSE in the four ranges of t.
+        let results = study.run { s in
+            var c = recipe
+            (c.training.target, c.coordinates, c.seed) = (arm.prediction, arm.coordinates, s)
+            let (m, _) = book.must {
+                try c.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (\(arm.name), seed \(s))")
+            }
+            let images = draw(m, evalTokens, scale: 3, seed: seed &+ 65)   // as in 6.5
             var a = Adherence()
             for (combo, v) in zip(evalCombos, ShapesChecker.describe(batch: images)) { a.add(prompt: ShapePrompt(combo), verdict: v) }
-            for (k, n) in [a.color, a.kind, a.position, a.all].enumerated() { shares[k].append(a.share(n) * 100) }
-            ranges.append(lossByRange(m))
             print("  \(arm.name), seed \(s): all three \(percent(a.share(a.all)))")
+            return [a.color, a.kind, a.position, a.all].map { a.share($0) * 100 } + lossByRange(m)
         }
-        rows.append([arm.name] + shares.map { meanAndSD($0) } + (0..<4).map { i in meanAndSD(ranges.map { $0[i] }) })
+        rows.append([arm.name] + results.row())
     }
     book.table(headers: ["training (3 seeds, mean ± sd)", "colour %", "shape %", "position %", "all three %"]
                    + DDPMTrainer.standardRanges.map { "ε-MSE t∈[\($0.lowerBound),\($0.upperBound))" }, rows: rows)
     book.say("""
-        Each row: \(config.steps) steps of batch \(config.batch) from seeds \(seeds.map(String.init).joined(separator: ", ")) \
+        Each row: \(recipe.training.steps) steps of batch \(recipe.batch) from seeds \(study.list) \
         (weights cached in the output folder), then the same \(perScale) prompts from the same starting noise at w = 3 \
         (\(sampler)), and the noise-prediction error per range of t with each image's caption, on the same images, \
-        t and noise for every model. \(seeds.count * arms.count) trainings and their evaluation took \
+        t and noise for every model. \(study.seeds.count * arms.count) trainings and their evaluation took \
         \(seconds(Date().timeIntervalSince(ablateStart))).
         """)
 } else {
@@ -494,8 +453,8 @@ if options.ablate {
         """)
 }
 
-if options.flag("--interactive") { try interactive(model) }
+if options.interactive { book.must { try interactive(model, folder: book.path("interactive")) } }
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")
-try book.save()
+book.save()

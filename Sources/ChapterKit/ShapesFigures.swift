@@ -32,19 +32,27 @@ public func verdictGrid(_ samples: Tensor, _ verdicts: [ShapeDescription], count
 /// `directory/verdicts.csv` (index, file, valid, verdict). `prompts`, if given, adds the prompt
 /// each sample was asked for as a column.
 public func writeSamples(_ samples: Tensor, verdicts: [ShapeDescription], prompts: [String]? = nil, to directory: String) throws {
+    try writeSamples(samples, labels: verdicts.map { $0.combination?.caption ?? "sample" },
+                     header: ["valid", "verdict"] + (prompts == nil ? [] : ["prompt"]),
+                     rows: verdicts.indices.map { i in
+                         [verdicts[i].isValid ? "valid" : "invalid", verdicts[i].description] + (prompts.map { [$0[i]] } ?? [])
+                     }, to: directory)
+}
+
+/// Writes `directory/samples/NNN-<label>.png` for every image of `samples` `[N, 3, H, W]` (the folder
+/// is emptied first) and `directory/verdicts.csv` with the columns index, file, then `header`, one
+/// row of `rows` per sample.
+public func writeSamples(_ samples: Tensor, labels: [String], header: [String], rows: [[String]], to directory: String) throws {
     let folder = (directory as NSString).appendingPathComponent("samples")
     try? FileManager.default.removeItem(atPath: folder)
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-    var rows: [[String]] = []
+    var lines: [[String]] = []
     for i in 0..<samples.shape[0] {
-        let caption = verdicts[i].combination?.caption ?? "sample"
-        let name = String(format: "%03d-", i) + caption.replacingOccurrences(of: " ", with: "-") + ".png"
+        let name = String(format: "%03d-", i) + labels[i].replacingOccurrences(of: " ", with: "-") + ".png"
         try shapeImage(i, of: samples).writePNG(to: (folder as NSString).appendingPathComponent(name))
-        rows.append([String(i), "samples/" + name, verdicts[i].isValid ? "valid" : "invalid", verdicts[i].description]
-                    + (prompts.map { [$0[i]] } ?? []))
+        lines.append([String(i), "samples/" + name] + rows[i])
     }
-    try writeCSV((directory as NSString).appendingPathComponent("verdicts.csv"),
-                 header: ["index", "file", "valid", "verdict"] + (prompts == nil ? [] : ["prompt"]), rows: rows)
+    try writeCSV((directory as NSString).appendingPathComponent("verdicts.csv"), header: ["index", "file"] + header, rows: lines)
 }
 
 /// Mean ± sample sd, formatted: "41.1 ± 7.3".

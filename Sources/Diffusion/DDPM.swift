@@ -19,7 +19,7 @@ import Tensor
 public typealias NoisePredictor = (Tensor, [Int]) -> Tensor
 
 /// What a network is trained to output: the noise ε (DDPM) or the velocity v (Salimans & Ho 2022).
-public enum PredictionTarget: String, CaseIterable, Sendable {
+public enum PredictionTarget: String, CaseIterable, Codable, Sendable {
     case epsilon
     case velocity
 }

@@ -12,7 +12,7 @@ import NN
 import Tensor
 
 /// The knobs of `DDPMTrainer.train`.
-public struct TrainingOptions: CustomStringConvertible, Sendable {
+public struct TrainingOptions: CustomStringConvertible, Codable, Equatable, Sendable {
     public var steps: Int
     public var learningRate: Float
     /// Fraction of the steps spent warming the learning rate up linearly from 0.

@@ -4,27 +4,39 @@
 // BenchModels.swift; each training step = forward, MSE on ε, backward, Adam (lr 1e-3);
 // the median of 20 steps after 5 warm-up steps.
 
+import ArgumentParser
 import Foundation
 import NN
 import Tensor
 
-let arguments = CommandLine.arguments.dropFirst()
-let quick = arguments.contains("--quick")
-let only: String? = arguments.firstIndex(of: "--only").flatMap { i in arguments.index(after: i) < arguments.endIndex ? arguments[arguments.index(after: i)] : nil }
-if arguments.contains("--help") {
-    print("usage: bench [--quick] [--only matmul|conv|models] [--threads N]\nCSV lines: name,size,threads,value,unit")
-    exit(0)
+struct BenchOptions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Times the matrix multiply, the convolutions and the bench models' training steps. "
+            + "Prints one CSV line per figure: name,size,threads,value,unit.")
+
+    enum Section: String, CaseIterable, ExpressibleByArgument { case matmul, conv, models }
+
+    @Flag(help: "Fewer shapes and repetitions: a smoke test in seconds.") var quick = false
+    @Option(help: "Run one section only: matmul, conv or models.") var only: Section?
+    @Option(help: "Threads for the model steps (the kernel sections measure 1 and all threads themselves).") var threads: Int?
+
+    func validate() throws {
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be in 1…256, got \(threads)") }
+    }
 }
-for a in arguments where a.hasPrefix("--") && !["--quick", "--only", "--help", "--threads"].contains(a) {
-    FileHandle.standardError.write("bench: unknown flag \(a) (flags: --quick, --only matmul|conv|models, --threads N, --help)\n".data(using: .utf8)!)
+
+let options: BenchOptions
+do {
+    options = try BenchOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    if BenchOptions.exitCode(for: error) == .success { print(BenchOptions.fullMessage(for: error)); exit(0) }
+    FileHandle.standardError.write(Data("bench: \(BenchOptions.message(for: error)) (see --help)\n".utf8))
     exit(2)
 }
-if let i = arguments.firstIndex(of: "--threads") {
-    let next = arguments.index(after: i)
-    guard next < arguments.endIndex, let n = Int(arguments[next]), n >= 1 else {
-        FileHandle.standardError.write("bench: --threads needs a positive integer\n".data(using: .utf8)!)
-        exit(2)
-    }
+let quick = options.quick
+let only = options.only?.rawValue
+if let n = options.threads {
     Parallel.threadCount = n  // the model steps use this; the kernel sections measure 1 and all threads themselves
 }
 

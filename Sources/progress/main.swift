@@ -5,6 +5,7 @@
 // chapter that does not compile cannot hide the others, then runs it; the runner grades each
 // exercise in a child process, so a crash is contained.
 
+import ArgumentParser
 import ExerciseChecks
 import Foundation
 
@@ -21,12 +22,39 @@ func run(_ arguments: [String]) -> (status: Int32, output: String) {
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
+struct ProgressOptions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "progress",
+        abstract: "Where you stand: each chapter's exercises as passed, not attempted, failing, crashing or not compiling.")
+
+    @Option(help: ArgumentHelp("Check one chapter only, e.g. 03.", valueName: "NN")) var chapter: String?
+
+    func validate() throws {
+        if let chapter, chapter.count != 2 || Int(chapter) == nil {
+            throw ValidationError("--chapter takes a two-digit chapter number such as 03, got '\(chapter)'")
+        }
+    }
+}
+
+let options: ProgressOptions
+do {
+    options = try ProgressOptions.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    if ProgressOptions.exitCode(for: error) == .success { print(ProgressOptions.fullMessage(for: error)); exit(0) }
+    FileHandle.standardError.write(Data("progress: \(ProgressOptions.message(for: error)) (see --help)\n".utf8))
+    exit(2)
+}
+
 let root = FileManager.default.currentDirectoryPath
 guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root + "/exercises") else {
-    print("progress: no exercises/ folder in \(root); run `swift run progress` from the package root")
+    FileHandle.standardError.write(Data("progress: no exercises/ folder in \(root); run `swift run progress` from the package root\n".utf8))
     exit(1)
 }
-let chapters = entries.filter { $0.hasPrefix("Chapter") }.sorted()
+let chapters = entries.filter { $0.hasPrefix("Chapter") && (options.chapter == nil || $0 == "Chapter" + options.chapter!) }.sorted()
+if chapters.isEmpty {
+    FileHandle.standardError.write(Data("progress: no exercises/Chapter\(options.chapter ?? "NN") folder\n".utf8))
+    exit(1)
+}
 let binPath = run(["swift", "build", "--show-bin-path"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
 
 var totals: [String: Int] = [:]

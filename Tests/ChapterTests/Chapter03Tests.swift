@@ -52,7 +52,7 @@ struct Chapter03Tests {
     func help() throws {
         let run = try runChapter("03-unet", ["--help"])
         #expect(run.status == 0)
-        for flag in ["--quick", "--seed", "--out", "--retrain", "--ablate", "--steps", "--samples", "--eta", "--sampling-steps"] { #expect(run.stdout.contains(flag)) }
+        for flag in ["--quick", "--seed", "--out", "--retrain", "--ablate", "--train-steps", "--samples", "--eta", "--sampling-steps"] { #expect(run.stdout.contains(flag)) }
     }
 
     @Test("--eta outside 0…1 exits 2 naming the flag; a corrupt weight cache is an error naming the file and --retrain")

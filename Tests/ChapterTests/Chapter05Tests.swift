@@ -50,12 +50,12 @@ struct Chapter05Tests {
     func flags() throws {
         let help = try runChapter("05-attention", ["--help"])
         #expect(help.status == 0)
-        for flag in ["--quick", "--seed", "--out", "--retrain", "--ablate", "--mixing", "--heads", "--steps", "--channels", "--batch",
+        for flag in ["--quick", "--seed", "--out", "--retrain", "--ablate", "--mixing", "--heads", "--train-steps", "--channels", "--batch",
                      "--lr", "--samples", "--eta", "--sampling-steps"] {
             #expect(help.stdout.contains(flag), "--help should list \(flag)")
         }
         for (arguments, named) in [(["--heads", "3"], "--heads"), (["--eta", "1.5"], "--eta"), (["--mixing", "convolution"], "--mixing"),
-                                   (["--steps", "many"], "--steps"), (["--colour", "red"], "--colour")] {
+                                   (["--train-steps", "many"], "--train-steps"), (["--colour", "red"], "--colour")] {
             let dir = temporaryDirectory("ch05-bad")
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let bad = try runChapter("05-attention", ["--quick"] + arguments + ["--out", dir])

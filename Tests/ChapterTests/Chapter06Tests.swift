@@ -62,9 +62,9 @@ struct Chapter06Tests {
         let file = dir + "/broken.safetensors"
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: file))
         let load = try runChapter("06-text", ["--quick", "--load", file, "--out", dir])
-        #expect(load.status == 2 && load.stderr.contains("broken.safetensors"), "stderr: \(load.stderr)")
+        #expect(load.status == 1 && load.stderr.contains("broken.safetensors"), "stderr: \(load.stderr)")
 
-        // A well-formed safetensors file that 06-text did not write: it does not say what its network predicts.
+        // A well-formed safetensors file that 06-text did not write: it holds no recipe.
         let foreign = dir + "/foreign.safetensors"
         let header = #"{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
         var bytes = Data()
@@ -72,14 +72,14 @@ struct Chapter06Tests {
         bytes.append(contentsOf: Array(header.utf8) + [0, 0, 0, 0])
         try bytes.write(to: URL(fileURLWithPath: foreign))
         let strange = try runChapter("06-text", ["--quick", "--load", foreign, "--out", dir])
-        #expect(strange.status == 2 && strange.stderr.contains("foreign.safetensors") && strange.stderr.contains("prediction"),
+        #expect(strange.status == 1 && strange.stderr.contains("foreign.safetensors") && strange.stderr.contains("recipe"),
                 "stderr: \(strange.stderr)")
 
         let target = try runChapter("06-text", ["--quick", "--predict", "noise", "--out", dir])
         #expect(target.status == 2 && target.stderr.contains("--predict"), "stderr: \(target.stderr)")
     }
 
-    @Test("--predict epsilon --no-coordinates trains the DDPM way, and --load reads that back from the file")
+    @Test("--predict epsilon --no-coordinates trains the DDPM way; --load needs the same flags and names the one missing")
     func epsilonModel() throws {
         let dir = temporaryDirectory("ch06-eps")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -89,8 +89,13 @@ struct Chapter06Tests {
         #expect(report.contains("This model predicts ε") && report.contains("no coordinate channels"))
         let weights = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".safetensors") }
         #expect(weights.count == 1, "\(weights)")
-        // Loaded without repeating the flags: the file says it predicts ε and has a 3-channel stem.
-        let load = try runChapter("06-text", ["--quick", "--load", dir + "/" + weights[0], "--prompt", "red", "--out", dir + "/load"])
+        // Loaded with other flags: refused, naming the settings the file was trained with.
+        let other = try runChapter("06-text", ["--quick", "--load", dir + "/" + weights[0], "--prompt", "red", "--out", dir + "/load"])
+        #expect(other.status == 1, "status \(other.status)")
+        #expect(other.stderr.contains("--predict epsilon") && other.stderr.contains("--no-coordinates"), "stderr: \(other.stderr)")
+        #expect(other.stderr.split(separator: "\n").count == 1, "one line: \(other.stderr)")
+        let load = try runChapter("06-text", ["--quick", "--predict", "epsilon", "--no-coordinates", "--load", dir + "/" + weights[0],
+                                              "--prompt", "red", "--out", dir + "/load"])
         #expect(load.status == 0, "stderr: \(load.stderr)")
         #expect(FileManager.default.fileExists(atPath: dir + "/load/prompts/000-red.png"))
     }

@@ -1,0 +1,128 @@
+// The weight cache's promises, on a model small enough to train in milliseconds: the key covers
+// every setting of a recipe (a field cannot be left out), a cached file is loaded only if it was
+// trained by the same recipe, a damaged loss log means training again, and `load(from:)` names the
+// flag in which a file differs.
+
+import ChapterKit
+import Diffusion
+import Foundation
+import NN
+import Tensor
+import Testing
+
+/// A recipe with nested settings, as the chapters' are: a Linear layer fitted to y = 2x by SGD-free
+/// Adam steps inside `DDPMTrainer`-like plain loop.
+struct ToyRecipe: Recipe {
+    var width: Int
+    var training: TrainingOptions
+    var note: String? = nil
+    var seed: UInt64
+
+    var name: String { "toy" }
+    var trainingSteps: Int { training.steps }
+    static let flags = ["width": "--width", "training.steps": "--train-steps", "seed": "--seed"]
+
+    func makeModel() -> Linear {
+        var rng = RandomGenerator(seed: seed)
+        return Linear(width, 1, using: &rng)
+    }
+
+    func train(_ model: Linear, progress: @escaping (Int, Float) -> Void) throws -> [Float] {
+        let optimizer = Adam(model.parameters, learningRate: training.learningRate)
+        var rng = RandomGenerator(seed: seed &+ 1)
+        return (1...training.steps).map { step in
+            let x = Tensor.randn([8, width], using: &rng)
+            let loss = model(x).mse(x.sum(axes: [1], keepDims: true) * 2)
+            model.zeroGrad()
+            loss.backward()
+            optimizer.step()
+            progress(step, loss.item)
+            return loss.item
+        }
+    }
+}
+
+private func folder() -> String {
+    let path = NSTemporaryDirectory() + "recipe-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+private let base = ToyRecipe(width: 3, training: TrainingOptions(steps: 5, learningRate: 0.01), seed: 7)
+
+@Suite("Recipes and the weight cache")
+struct RecipeCacheTests {
+    @Test("every stored setting, nested ones too, is in the summary and changes the key")
+    func keyCoversEverySetting() {
+        let model = base.makeModel()
+        let paths = base.settings.map(\.path)
+        // Every field of the trainer's options is there (warm-up and clipping included), by reflection.
+        for field in Mirror(reflecting: base.training).children.compactMap(\.label) {
+            #expect(paths.contains("training." + field), "training.\(field) missing from \(paths)")
+        }
+        #expect(paths.contains("note") && paths.contains("width") && paths.contains("seed"))
+        var variants: [ToyRecipe] = []
+        var v = base; v.training.warmupFraction = 0.1; variants.append(v)
+        v = base; v.training.clipNorm = 2; variants.append(v)
+        v = base; v.training.target = .velocity; variants.append(v)
+        v = base; v.note = "other data"; variants.append(v)
+        v = base; v.seed = 8; variants.append(v)
+        for variant in variants {
+            #expect(variant.key(for: model) != base.key(for: model), "\(variant.summary) has the same key as \(base.summary)")
+        }
+        // Same recipe, same key; another architecture (width) changes it through the layout too.
+        #expect(base.key(for: model) == base.key(for: base.makeModel()))
+        v = base; v.width = 4
+        #expect(v.key(for: v.makeModel()) != base.key(for: model))
+    }
+
+    @Test("differences name the flag, with the file's value and this run's")
+    func differencesNameFlags() {
+        var other = base
+        other.training.steps = 40
+        other.training.clipNorm = 3
+        let lines = base.differences(from: other)
+        #expect(lines.contains("--train-steps 40 (this run: 5)"), "\(lines)")
+        #expect(lines.contains("training.clipNorm 3.0 (this run: 1.0)"), "\(lines)")
+        #expect(lines.count == 2)
+    }
+
+    @Test("trains once, then loads; a damaged loss log retrains; a foreign recipe is never loaded")
+    func cacheLifecycle() throws {
+        let dir = folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (trained, first) = try base.trainOrLoad(in: dir, retrain: false, label: nil)
+        #expect(!first.fromCache && first.losses.count == 5)
+        let (loaded, second) = try base.trainOrLoad(in: dir, retrain: false, label: nil)
+        #expect(second.fromCache && second.losses == first.losses)
+        #expect(loaded.weight.data == trained.weight.data)
+
+        // A loss log with a garbled row, or one row short: trained again (not loaded), and the log rewritten.
+        let log = first.path.replacingOccurrences(of: ".safetensors", with: "-loss.csv")
+        for damage in ["step,loss\n1,0.5\n2,x\n3,1\n4,1\n5,1\n", "step,loss\n1,0.5\n", ""] {
+            try Data(damage.utf8).write(to: URL(fileURLWithPath: log))
+            let (_, again) = try base.trainOrLoad(in: dir, retrain: false, label: nil)
+            #expect(!again.fromCache, "loaded despite the loss log \(damage.debugDescription)")
+        }
+
+        // The same file name holding another recipe (as after a hash collision or a hand-copied file): retrained.
+        var other = base
+        other.training.steps = 6
+        let (otherModel, _) = try other.trainOrLoad(in: dir, retrain: false, label: nil)
+        let arrays = otherModel.namedParameters.map { NamedArray(name: $0.name, shape: $0.tensor.shape, values: $0.tensor.data) }
+        let json = String(decoding: try JSONEncoder().encode(other), as: UTF8.self)
+        try SafeTensors.write(arrays, metadata: ["recipe": json], to: first.path)
+        let (_, fresh) = try base.trainOrLoad(in: dir, retrain: false, label: nil)
+        #expect(!fresh.fromCache)
+
+        // --load of a file trained otherwise: an error naming the flag; of the right one: loaded.
+        #expect(throws: LoadError.self) { try base.load(from: dir + "/" + other.key(for: other.makeModel()) + ".safetensors") }
+        do {
+            _ = try base.load(from: dir + "/" + other.key(for: other.makeModel()) + ".safetensors")
+        } catch {
+            #expect("\(error)".contains("--train-steps 6 (this run: 5)"), "\(error)")
+        }
+        let (byLoad, record) = try base.load(from: first.path)
+        #expect(record.losses.count == 5 && byLoad.weight.data == trained.weight.data)
+    }
+}
