@@ -56,7 +56,7 @@ func trainingPrompt(_ c: ShapeCombination, _ config: TextConfig, using rng: inou
 
 func makeModel(_ config: TextConfig) -> TextToImage {
     var rng = RandomGenerator(seed: config.seed)
-    return TextToImage(channels: config.channels, textDim: config.textDim, textLayers: config.textLayers,
+    return TextToImage(tokenizer: .shapes, channels: config.channels, textDim: config.textDim, textLayers: config.textLayers,
                        coordinates: config.coordinates, prediction: config.prediction, using: &rng)
 }
 
@@ -100,4 +100,13 @@ struct Adherence {
     }
 
     func share(_ n: Int) -> Double { count == 0 ? 0 : Double(n) / Double(count) }
+}
+
+extension Tokenizer {
+    /// The tokenizer over the Shapes captions' words: `<pad>` and the 14 words of
+    /// `ShapesVocabulary.words`, 4 tokens a prompt.
+    static let shapes = Tokenizer(words: ShapesVocabulary.words, length: ShapesVocabulary.maxWords)
+
+    /// A prompt's caption as tokens. Every caption the data set writes is in the vocabulary, so this cannot fail.
+    func encode(_ prompt: ShapePrompt) -> [Int] { try! encode(prompt.caption) }
 }

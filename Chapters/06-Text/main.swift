@@ -40,10 +40,10 @@ let options = ChapterOptions.parse(
         Flag("--samples", value: "N", help: "samples per guidance scale for the adherence table (default 100; 8 with --quick)"),
     ])
 let started = Date()
-let tokenizer = Tokenizer()
+let tokenizer = Tokenizer.shapes
 // Prompts are checked before anything slow happens.
 let userPrompts: [(text: String, tokens: [Int], prompt: ShapePrompt)] = options.all("--prompt").map { text in
-    do { return (text, try tokenizer.encode(text), try tokenizer.parse(text)) } catch { options.fail("--prompt: \(error)") }
+    do { return (text, try tokenizer.encode(text), try ShapePrompt.parse(text)) } catch { options.fail("--prompt: \(error)") }
 }
 guard let prediction = PredictionTarget(rawValue: options.value("--predict") ?? "") else {
     options.fail("--predict must be velocity or epsilon, got '\(options.value("--predict") ?? "")'")
@@ -97,11 +97,13 @@ func interactive(_ model: TextToImage) throws {
     var n = 0
     while let line = readLine() {
         do {
-            let item = (text: line, tokens: try tokenizer.encode(line), prompt: try tokenizer.parse(line))
+            let item = (text: line, tokens: try tokenizer.encode(line), prompt: try ShapePrompt.parse(line))
             let folder = (options.out as NSString).appendingPathComponent("interactive")
             _ = try drawPrompts(model, [item], folder: folder, seed: options.seed &+ 600 &+ UInt64(n), first: n)
             n += 1
         } catch let error as PromptError {
+            print("06-text: \(error)")
+        } catch let error as TokenizerError {
             print("06-text: \(error)")
         }
     }
@@ -126,7 +128,7 @@ if let file = options.value("--load") {
     let model = makeModel(loaded)
     do { _ = try model.load(from: file) } catch { options.fail("--load \(file): \(error)") }
     let list = userPrompts.isEmpty ? [(text: "red circle top left", tokens: try tokenizer.encode("red circle top left"),
-                                       prompt: try tokenizer.parse("red circle top left"))] : userPrompts
+                                       prompt: try ShapePrompt.parse("red circle top left"))] : userPrompts
     _ = try drawPrompts(model, list, folder: (options.out as NSString).appendingPathComponent("prompts"), seed: options.seed &+ 60)
     if options.flag("--interactive") { try interactive(model) }
     exit(0)
@@ -142,7 +144,7 @@ book.say("""
 book.section("6.1 From words to tokens")
 let examples = ["red circle top left", "blue square", "bottom right", ""]
 book.table(headers: ["prompt", "tokens", "what it asks for"],
-           rows: try examples.map { p in ["\"\(p)\"", "\(try tokenizer.encode(p))", "\(try tokenizer.parse(p))"] })
+           rows: try examples.map { p in ["\"\(p)\"", "\(try tokenizer.encode(p))", "\(try ShapePrompt.parse(p))"] })
 book.say("""
     The model reads words, not pixels' names: a tokenizer maps each word of the Shapes captions to an id \
     (`Tokenizer`, Sources/Diffusion/TextConditioning.swift). The vocabulary is \(tokenizer.vocabulary.count) \
@@ -317,7 +319,8 @@ func trace(_ tokens: [[Int]], scale w: Float) -> (steps: [(t: Int, x0: Tensor)],
     }
     var rng = RandomGenerator(seed: options.seed &+ 66)
     let finals = ShapesChecker.describe(batch: clipped(withoutGradients {
-        DDIM.sample(traced, shape: [tokens.count, 3, size, size], schedule: schedule, count: sampler.steps, eta: sampler.eta, using: &rng)
+        let xT = Tensor.randn([tokens.count, 3, size, size], using: &rng)
+        return sampler.sample(traced, from: xT, schedule: schedule, using: &rng)
     }))
     var decided: [[Double]] = [[], [], []]
     for (_, x0) in steps {
