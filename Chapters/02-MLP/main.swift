@@ -128,12 +128,13 @@ book.say("""
     μ_θ(x_t, t) = 1/√α_t · ( x_t − β_t/√(1 − ᾱ_t) · ε_θ(x_t, t) )         DDPM eq. (11)
     x_{t−1} = μ_θ(x_t, t) + σ_t·z,   z ~ N(0, I),   σ_t² = β_t,   no noise at the last step
     ```
-    (`DDPM.posteriorMean`, `DDPM.reverseStep`, `DDPM.sample`; sampling runs inside `withoutGradients`).
+    (`DDPM.posteriorMean`, `DDPM.reverseStep`, `Sampler.ddpm`; sampling runs inside `withoutGradients`).
     """)
 let shownT = [T, 750, 500, 250, 100, 25, 0]
 var snapshots: [Int: Tensor] = [:]
 var clock = Date()
-let samples = DDPM.sample(predictor, shape: [count, 2], schedule: schedule, using: &rng) { t, x in
+let xT = Tensor.randn([count, 2], using: &rng)
+let samples = Sampler.ddpm(steps: T).sample(predictor, from: xT, schedule: schedule, using: &rng) { t, x in
     if shownT.contains(t) { snapshots[t] = x }
 }
 let ancestralSeconds = Date().timeIntervalSince(clock)
@@ -208,7 +209,7 @@ book.say("""
     x_t′ = √ᾱ_t′·x̂₀ + √(1 − ᾱ_t′)·ε_θ(x_t, t)                           DDIM eq. (12), σ = 0
     ```
     and t′ may be many steps earlier than t. We take S evenly spaced steps from T − 1 down \
-    (for S = 50: 999, 979, …, 19, then x₀; `DDIM.timesteps`, `DDIM.step`, `DDIM.sample`). The same x_T \
+    (for S = 50: 999, 979, …, 19, then x₀; `DDIM.timesteps`, `DDIM.step`, `Sampler(eta: 0, steps: S)`). The same x_T \
     always gives the same sample.
     """)
 let ddimCounts = quick ? [10, 50] : [10, 20, 50, 100, 200]
@@ -218,7 +219,7 @@ var ddim50Seconds = 0.0
 for s in ddimCounts {
     var r = RandomGenerator(seed: seed &+ 77)  // the same x_T for every step count
     clock = Date()
-    let x = DDIM.sample(predictor, shape: [count, 2], schedule: schedule, count: s, using: &r)
+    let x = Sampler(eta: 0, steps: s).sample(predictor, from: Tensor.randn([count, 2], using: &r), schedule: schedule, using: &r)
     let elapsed = Date().timeIntervalSince(clock)
     if s == 50 { ddim50 = x; ddim50Seconds = elapsed }
     let ed = energyDistance(x, toData: data)
@@ -255,8 +256,8 @@ if options.run.ablate {
         let p = m2.predictor
         var r = RandomGenerator(seed: seed &+ 1_000_003)
         let fresh = set.sample(count, using: &r)
-        let anc = DDPM.sample(p, shape: [count, 2], schedule: schedule, using: &r)
-        let dd = DDIM.sample(p, shape: [count, 2], schedule: schedule, count: 50, using: &r)
+        let anc = Sampler.ddpm(steps: T).sample(p, from: Tensor.randn([count, 2], using: &r), schedule: schedule, using: &r)
+        let dd = Sampler(eta: 0, steps: 50).sample(p, from: Tensor.randn([count, 2], using: &r), schedule: schedule, using: &r)
         let values = (0..<5).map { _ in energyDistance(set.sample(count, using: &r), toData: fresh) }
         let m = values.reduce(0, +) / 5
         let sd = (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / 4).squareRoot()

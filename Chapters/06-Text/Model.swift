@@ -46,7 +46,7 @@ struct Options: ChapterCommand {
         try Bounds.checkLearningRate(lr)
         try Bounds.check(samples, "--samples", in: Bounds.samples)
         for text in prompt {
-            do { _ = try Tokenizer().parse(text) } catch { throw ValidationError("--prompt: \(error)") }
+            do { _ = try Tokenizer.shapes.encode(text); _ = try ShapePrompt.parse(text) } catch { throw ValidationError("--prompt: \(error)") }
         }
     }
 
@@ -108,7 +108,7 @@ struct TextRecipe: Recipe {
 
     func makeModel() -> TextToImage {
         var rng = RandomGenerator(seed: seed)
-        return TextToImage(channels: channels, textDim: textDim, textLayers: textLayers,
+        return TextToImage(tokenizer: .shapes, channels: channels, textDim: textDim, textLayers: textLayers,
                            coordinates: coordinates, prediction: prediction, using: &rng)
     }
 
@@ -157,4 +157,13 @@ struct Adherence {
     }
 
     func share(_ n: Int) -> Double { count == 0 ? 0 : Double(n) / Double(count) }
+}
+
+extension Tokenizer {
+    /// The tokenizer over the Shapes captions' words: `<pad>` and the 14 words of
+    /// `ShapesVocabulary.words`, 4 tokens a prompt.
+    static let shapes = Tokenizer(words: ShapesVocabulary.words, length: ShapesVocabulary.maxWords)
+
+    /// A prompt's caption as tokens. Every caption the data set writes is in the vocabulary, so this cannot fail.
+    func encode(_ prompt: ShapePrompt) -> [Int] { try! encode(prompt.caption) }
 }

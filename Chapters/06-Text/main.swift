@@ -21,10 +21,10 @@ import Tensor
 
 let options = Options.parseOrExit()
 let started = Date()
-let tokenizer = Tokenizer()
+let tokenizer = Tokenizer.shapes
 // Prompts were checked (in `Options.validate`) before anything slow happens.
 let userPrompts: [(text: String, tokens: [Int], prompt: ShapePrompt)] = options.prompt.map { text in
-    (text, try! tokenizer.encode(text), try! tokenizer.parse(text))
+    (text, try! tokenizer.encode(text), try! ShapePrompt.parse(text))
 }
 let recipe = options.recipe
 let sampler = options.sampler
@@ -66,10 +66,12 @@ func interactive(_ model: TextToImage, folder: String) throws {
     var n = 0
     while let line = readLine() {
         do {
-            let item = (text: line, tokens: try tokenizer.encode(line), prompt: try tokenizer.parse(line))
+            let item = (text: line, tokens: try tokenizer.encode(line), prompt: try ShapePrompt.parse(line))
             _ = try drawPrompts(model, [item], folder: folder, seed: seed &+ 600 &+ UInt64(n), first: n)
             n += 1
         } catch let error as PromptError {
+            print("06-text: \(error)")
+        } catch let error as TokenizerError {
             print("06-text: \(error)")
         }
     }
@@ -82,7 +84,7 @@ if let file = options.load {
         do { return try recipe.load(from: file) } catch { Options.fail(reason(error)) }
     }()
     let list = userPrompts.isEmpty ? [(text: "red circle top left", tokens: try! tokenizer.encode("red circle top left"),
-                                       prompt: try! tokenizer.parse("red circle top left"))] : userPrompts
+                                       prompt: try! ShapePrompt.parse("red circle top left"))] : userPrompts
     let folder = (options.directory as NSString).appendingPathComponent("prompts")
     do {
         _ = try drawPrompts(model, list, folder: folder, seed: seed &+ 60)
@@ -103,7 +105,7 @@ book.say("""
 book.section("6.1 From words to tokens")
 let examples = ["red circle top left", "blue square", "bottom right", ""]
 book.table(headers: ["prompt", "tokens", "what it asks for"],
-           rows: examples.map { p in ["\"\(p)\"", "\(try! tokenizer.encode(p))", "\(try! tokenizer.parse(p))"] })
+           rows: examples.map { p in ["\"\(p)\"", "\(try! tokenizer.encode(p))", "\(try! ShapePrompt.parse(p))"] })
 book.say("""
     The model reads words, not pixels' names: a tokenizer maps each word of the Shapes captions to an id \
     (`Tokenizer`, Sources/Diffusion/TextConditioning.swift). The vocabulary is \(tokenizer.vocabulary.count) \
@@ -276,7 +278,8 @@ func trace(_ tokens: [[Int]], scale w: Float) -> (steps: [(t: Int, x0: Tensor)],
     }
     var rng = RandomGenerator(seed: seed &+ 66)
     let finals = ShapesChecker.describe(batch: clipped(withoutGradients {
-        DDIM.sample(traced, shape: [tokens.count, 3, size, size], schedule: schedule, count: sampler.steps, eta: sampler.eta, using: &rng)
+        let xT = Tensor.randn([tokens.count, 3, size, size], using: &rng)
+        return sampler.sample(traced, from: xT, schedule: schedule, using: &rng)
     }))
     var decided: [[Double]] = [[], [], []]
     for (_, x0) in steps {

@@ -4,6 +4,7 @@
 //                        black (its renderer; chapter 1 noises one of its images)
 //   ShapesDataset.swift  batches of Shapes images with their specs; the 162 colour × shape ×
 //                        position combinations; prompts; a held-out set of combinations
+//   ShapesVocabulary.swift  the caption words and the prompt grammar (`ShapePrompt.parse`)
 //   ShapesChecker.swift  describes an image: its colour, shape and position, or why it is not a
 //                        clean shape — how the image chapters measure what a model drew
 //   ShapesMetrics.swift  validity, coverage, distance from uniform, prompt adherence

@@ -37,16 +37,9 @@ public enum PredictionTarget: String, CaseIterable, Codable, Sendable {
 /// x_{t−1} = μ_θ(x_t, t) + σ_t·z,   z ~ N(0, I),  σ_t² = β_t,  no noise at the last step (Algorithm 2)
 /// ```
 /// Cost: one network evaluation per step, so T = 1000 evaluations per sample batch — which is why
-/// `DDIM` exists.
+/// `DDIM` exists. The reverse loop itself is `Sampler` (Sampler.swift): `Sampler.ddpm(steps: T)` runs
+/// Algorithm 2 with `reverseStep`, `Sampler(eta:steps:)` runs DDIM with `DDIM.step`.
 public enum DDPM {
-    /// Reshapes one value per example to `[B, 1, 1, …]` so it broadcasts against `like` `[B, ...]`.
-    public static func perExample(_ values: [Float], like x: Tensor) -> Tensor {
-        guard x.shape.first == values.count else {
-            fatalError("DDPM: \(values.count) per-example values for a batch of shape \(x.shape)")
-        }
-        return Tensor(values, shape: [values.count] + [Int](repeating: 1, count: x.rank - 1))
-    }
-
     /// The training loss of Algorithm 1 for given t and ε: the mean over all elements of
     /// (ε − ε_θ(√ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, t))², DDPM eq. (14). Differentiable in the model's parameters.
     public static func loss(_ model: NoisePredictor, x0: Tensor, t: [Int], noise: Tensor, schedule: NoiseSchedule) -> Tensor {
@@ -73,16 +66,14 @@ public enum DDPM {
     /// A network that predicts v, from x_t, implies both the clean image and the noise:
     /// x̂₀ = √ᾱ_t·x_t − √(1 − ᾱ_t)·v̂ and ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂ (`epsilon(fromVelocity:)`).
     public static func velocity(x0: Tensor, noise: Tensor, t: [Int], schedule: NoiseSchedule) -> Tensor {
-        let signal = perExample(t.map { schedule.alphaBar[$0].squareRoot() }, like: x0)
-        let noiseScale = perExample(t.map { (1 - schedule.alphaBar[$0]).squareRoot() }, like: x0)
+        let (signal, noiseScale) = schedule.signalAndNoiseScales(t: t, like: x0)  // √ᾱ_t, √(1 − ᾱ_t): [B, 1, …]
         return signal * noise - noiseScale * x0
     }
 
     /// The noise a v-prediction implies: ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂. So a v-network samples with
     /// every sampler here, wrapped as a `NoisePredictor`.
     public static func epsilon(fromVelocity v: Tensor, xt: Tensor, t: [Int], schedule: NoiseSchedule) -> Tensor {
-        let signal = perExample(t.map { schedule.alphaBar[$0].squareRoot() }, like: xt)
-        let noiseScale = perExample(t.map { (1 - schedule.alphaBar[$0]).squareRoot() }, like: xt)
+        let (signal, noiseScale) = schedule.signalAndNoiseScales(t: t, like: xt)
         return noiseScale * xt + signal * v
     }
 
@@ -100,8 +91,7 @@ public enum DDPM {
     /// x̂₀ = (x_t − √(1 − ᾱ_t)·ε̂) / √ᾱ_t
     /// ```
     public static func predictedX0(_ xt: Tensor, t: [Int], epsilon: Tensor, schedule: NoiseSchedule) -> Tensor {
-        let signal = perExample(t.map { schedule.alphaBar[$0].squareRoot() }, like: xt)
-        let noiseScale = perExample(t.map { (1 - schedule.alphaBar[$0]).squareRoot() }, like: xt)
+        let (signal, noiseScale) = schedule.signalAndNoiseScales(t: t, like: xt)
         return (xt - noiseScale * epsilon) / signal
     }
 
@@ -129,24 +119,5 @@ public enum DDPM {
         let mean = posteriorMean(xt, t: [Int](repeating: t, count: xt.shape[0]), epsilon: epsilon, schedule: schedule)
         let sigma = sigmaSquared(t: t, schedule: schedule).squareRoot()
         return t == 0 ? mean : mean + z * sigma
-    }
-
-    /// Ancestral sampling, DDPM Algorithm 2: x_T ~ N(0, I), then T reverse steps t = T−1 … 0.
-    /// Runs without gradients. `observe(t, x)` (optional) sees x_T first (with t = T) and then each
-    /// new x after the step from t (so the last call is t = 0 with the samples).
-    public static func sample(_ model: NoisePredictor, shape: [Int], schedule: NoiseSchedule, using rng: inout RandomGenerator,
-                              observe: ((Int, Tensor) -> Void)? = nil) -> Tensor {
-        withoutGradients {
-            var x = Tensor.randn(shape, using: &rng)
-            observe?(schedule.steps, x)
-            let batch = shape[0]
-            for t in stride(from: schedule.steps - 1, through: 0, by: -1) {
-                let epsilon = model(x, [Int](repeating: t, count: batch))
-                let z = t > 0 ? Tensor.randn(shape, using: &rng) : Tensor.zeros(shape)
-                x = reverseStep(x, t: t, epsilon: epsilon, z: z, schedule: schedule)
-                observe?(t, x)
-            }
-            return x
-        }
     }
 }

@@ -37,7 +37,7 @@ public struct NoiseMLP: Module {
         guard x.rank == 2, x.shape[1] == 2, x.shape[0] == t.count else {
             fatalError("NoiseMLP: expected points [B, 2] and B time steps, got \(x.shape) and \(t.count) steps")
         }
-        let time = Tensor(t.map { Float($0) / Float(steps) }, shape: [t.count, 1])  // t/T, [B, 1]
+        let time = scaledTime(t, steps: steps)                                      // t/T, [B, 1]
         return net(Tensor.concat([x, time], axis: 1))                               // [B, 2] ++ [B, 1] -> [B, 3] -> [B, 2]
     }
 

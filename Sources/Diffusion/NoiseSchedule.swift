@@ -11,7 +11,7 @@ import Tensor
 /// **Time index.** In code t runs 0…T−1. The DDPM paper counts 1…T, so code step t is the
 /// paper's step t+1: `beta[0]` is the paper's β₁ and `alphaBar[T−1]` its ᾱ_T. The clean image
 /// x₀ sits "before the first step", where ᾱ = 1 (`alphaBar(before: 0)`). A scalar t fed to a
-/// network is scaled to t/T.
+/// network is scaled to t/T (`scaledTime`).
 ///
 /// The quantities, with α_t = 1 − β_t:
 /// ```
@@ -85,17 +85,36 @@ public struct NoiseSchedule {
         xPrevious * alpha[t].squareRoot() + noise * beta[t].squareRoot()
     }
 
+    /// √ᾱ_t and √(1 − ᾱ_t) for each example's t, shaped `[B, 1, 1, …]` to broadcast against a batch
+    /// `x` `[B, ...]`: the two coefficients of eq. (4), which every formula relating x₀, ε, x_t and
+    /// v uses (`addNoise`, `DDPM.predictedX0`, `DDPM.velocity`, `DDPM.epsilon(fromVelocity:)`).
+    public func signalAndNoiseScales(t: [Int], like x: Tensor) -> (signal: Tensor, noise: Tensor) {
+        (perExample(t.map { alphaBar[$0].squareRoot() }, like: x), perExample(t.map { (1 - alphaBar[$0]).squareRoot() }, like: x))
+    }
+
     /// Closed form, DDPM eq. (4): x_t = √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, one t per example.
     /// x0 and noise `[B, ...]`; `t` has B entries.
     public func addNoise(_ x0: Tensor, t: [Int], noise: Tensor) -> Tensor {
         guard x0.shape == noise.shape, x0.shape.first == t.count else {
             fatalError("addNoise: x0 \(x0.shape), noise \(noise.shape) and \(t.count) timesteps do not match")
         }
-        let perExampleShape = [t.count] + [Int](repeating: 1, count: x0.rank - 1)  // [B, 1, 1, 1] broadcasts
-        let signal = Tensor(t.map { alphaBar[$0].squareRoot() }, shape: perExampleShape)
-        let noiseScale = Tensor(t.map { (1 - alphaBar[$0]).squareRoot() }, shape: perExampleShape)
+        let (signal, noiseScale) = signalAndNoiseScales(t: t, like: x0)  // [B, 1, 1, 1] each
         return x0 * signal + noise * noiseScale
     }
+}
+
+/// A time index as one plain number for a network: t/T, in [0, 1). `[B] -> [B, 1]`. (The course's
+/// convention for a scalar t, used by chapter 2's MLP and by `TimeEmbedding(.scalar)`.)
+public func scaledTime(_ t: [Int], steps T: Int) -> Tensor {
+    Tensor(t.map { Float($0) / Float(T) }, shape: [t.count, 1])
+}
+
+/// One value per example, reshaped to `[B, 1, 1, …]` so it broadcasts against `like` `[B, ...]`.
+func perExample(_ values: [Float], like x: Tensor) -> Tensor {
+    guard x.shape.first == values.count else {
+        fatalError("\(values.count) per-example values (one per t) for a batch of shape \(x.shape)")
+    }
+    return Tensor(values, shape: [values.count] + [Int](repeating: 1, count: x.rank - 1))
 }
 
 import Foundation

@@ -6,10 +6,54 @@
 //   Wang et al. 2018, "Non-local Neural Networks": attention over the positions of a feature map.
 //   Ho, Jain & Abbeel 2020, DDPM Appendix B: a self-attention block at the 16×16 resolution of
 //   their UNet, GroupNorm before it and a residual connection around it.
-// Deviation: our images are 16×16, so the blocks sit at 8×8 and 4×4 (`TimeUNet(attention: true)`).
+// Deviation: our images are 16×16, so the blocks sit at 8×8 and 4×4 (`TimeUNet(mixing: .attention)`).
+//
+// Also here: the two controls of the chapter's ablation (`PointwiseMLP`, `PositionwiseMixer`), the
+// choice among them that chapter 4's `TimeUNet` takes (`PositionMixing`), and the reshape between
+// a feature map and a sequence of tokens that every block over positions uses (chapter 6's
+// cross-attention too).
 
 import NN
 import Tensor
+
+/// A feature map as a sequence of tokens, one per position, each of width C:
+/// `[B, C, H, W] -> [B, H·W, C]`. Position p = y·W + x is token p (row-major, as the map is stored).
+public func tokensFromFeatureMap(_ h: Tensor) -> Tensor {
+    guard h.rank == 4 else { fatalError("tokensFromFeatureMap: expected [B, C, H, W], got \(h.shape)") }
+    let b = h.shape[0], c = h.shape[1], height = h.shape[2], width = h.shape[3]
+    return h.reshaped([b, c, height * width]).permuted([0, 2, 1])      // [B, C, H, W] -> [B, C, H·W] -> [B, H·W, C]
+}
+
+/// The inverse of `tokensFromFeatureMap`: `[B, H·W, C] -> [B, C, H, W]`.
+public func featureMapFromTokens(_ tokens: Tensor, height: Int, width: Int) -> Tensor {
+    guard tokens.rank == 3, tokens.shape[1] == height * width else {
+        fatalError("featureMapFromTokens: expected [B, \(height * width), C] for \(height)×\(width), got \(tokens.shape)")
+    }
+    let b = tokens.shape[0], c = tokens.shape[2]
+    return tokens.permuted([0, 2, 1]).reshaped([b, c, height, width])  // [B, H·W, C] -> [B, C, H·W] -> [B, C, H, W]
+}
+
+/// What sits after the UNet's 8×8 and 4×4 blocks (`TimeUNet(mixing:)`).
+public enum PositionMixing: String, CaseIterable, Sendable {
+    /// Nothing: chapter 4's UNet.
+    case none
+    /// Self-attention over the positions (`SpatialSelfAttention`).
+    case attention
+    /// A control: a per-position MLP of (almost) the same size (`PointwiseMLP`).
+    case pointwise
+    /// The control at exactly attention's size: its Q, K, V, O maps, each position on its own (`PositionwiseMixer`).
+    case positionwise
+
+    /// A fresh block of this kind over `channels` channels (nil for `.none`); each starts as the identity.
+    public func block(channels: Int, heads: Int, using rng: inout RandomGenerator) -> (any Layer)? {
+        switch self {
+        case .none: return nil
+        case .attention: return SpatialSelfAttention(channels: channels, heads: heads, using: &rng)
+        case .pointwise: return PointwiseMLP(channels: channels, using: &rng)
+        case .positionwise: return PositionwiseMixer(channels: channels, heads: heads, using: &rng)
+        }
+    }
+}
 
 /// Every pixel of a feature map looks at every other pixel:
 /// ```
@@ -27,7 +71,7 @@ public struct SpatialSelfAttention: Layer {
     public init(channels: Int, heads: Int, groups: Int = 8, using rng: inout RandomGenerator) {
         norm = GroupNorm(groups: groups, channels: channels)
         attention = MultiHeadAttention(dim: channels, heads: heads, using: &rng)
-        for p in [attention.output.weight, attention.output.bias!] { p.data = [Float](repeating: 0, count: p.count) }
+        zeroInitialize(attention.output)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] { scoped("norm", norm) + scoped("attention", attention) }
@@ -39,11 +83,9 @@ public struct SpatialSelfAttention: Layer {
         guard h.rank == 4, h.shape[1] == norm.weight.count else {
             fatalError("SpatialSelfAttention: expected [B, \(norm.weight.count), H, W], got \(h.shape)")
         }
-        let b = h.shape[0], c = h.shape[1], height = h.shape[2], width = h.shape[3]
-        let tokens = norm(h).reshaped([b, c, height * width]).permuted([0, 2, 1])   // [B, C, H, W] -> [B, H·W, C]
-        let (o, w) = attention.attend(tokens)                                          // [B, H·W, C]
-        let back = o.permuted([0, 2, 1]).reshaped([b, c, height, width])               // [B, H·W, C] -> [B, C, H, W]
-        return (h + back, w)
+        let tokens = tokensFromFeatureMap(norm(h))                                     // [B, C, H, W] -> [B, H·W, C]
+        let (o, w) = attention.attend(tokens)                                          // [B, H·W, C], weights [B, heads, H·W, H·W]
+        return (h + featureMapFromTokens(o, height: h.shape[2], width: h.shape[3]), w) // [B, H·W, C] -> [B, C, H, W]
     }
 }
 
@@ -63,7 +105,7 @@ public struct PointwiseMLP: Layer {
         norm = GroupNorm(groups: groups, channels: channels)
         linear1 = Linear(channels, 2 * channels, using: &rng)
         linear2 = Linear(2 * channels, channels, using: &rng)
-        for p in [linear2.weight, linear2.bias!] { p.data = [Float](repeating: 0, count: p.count) }
+        zeroInitialize(linear2)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] {
@@ -71,10 +113,9 @@ public struct PointwiseMLP: Layer {
     }
 
     public func callAsFunction(_ h: Tensor) -> Tensor {
-        let b = h.shape[0], c = h.shape[1], height = h.shape[2], width = h.shape[3]
-        let tokens = norm(h).reshaped([b, c, height * width]).permuted([0, 2, 1])   // [B, C, H, W] -> [B, H·W, C]
-        let o = linear2(linear1(tokens).gelu())                                      // [B, H·W, C] -> [B, H·W, 2C] -> [B, H·W, C]
-        return h + o.permuted([0, 2, 1]).reshaped([b, c, height, width])
+        let tokens = tokensFromFeatureMap(norm(h))                                     // [B, C, H, W] -> [B, H·W, C]
+        let o = linear2(linear1(tokens).gelu())                                        // [B, H·W, C] -> [B, H·W, 2C] -> [B, H·W, C]
+        return h + featureMapFromTokens(o, height: h.shape[2], width: h.shape[3])      // [B, H·W, C] -> [B, C, H, W]
     }
 }
 
@@ -100,7 +141,7 @@ public struct PositionwiseMixer: Layer {
     public init(channels: Int, heads: Int, groups: Int = 8, using rng: inout RandomGenerator) {
         norm = GroupNorm(groups: groups, channels: channels)
         attention = MultiHeadAttention(dim: channels, heads: heads, using: &rng)
-        for p in [attention.output.weight, attention.output.bias!] { p.data = [Float](repeating: 0, count: p.count) }
+        zeroInitialize(attention.output)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] { scoped("norm", norm) + scoped("attention", attention) }
@@ -109,10 +150,9 @@ public struct PositionwiseMixer: Layer {
         guard h.rank == 4, h.shape[1] == norm.weight.count else {
             fatalError("PositionwiseMixer: expected [B, \(norm.weight.count), H, W], got \(h.shape)")
         }
-        let b = h.shape[0], c = h.shape[1], height = h.shape[2], width = h.shape[3]
-        let tokens = norm(h).reshaped([b, c, height * width]).permuted([0, 2, 1])   // [B, C, H, W] -> [B, H·W, C]
+        let tokens = tokensFromFeatureMap(norm(h))                                     // [B, C, H, W] -> [B, H·W, C]
         let o = mix(tokens)                                                            // [B, H·W, C]
-        return h + o.permuted([0, 2, 1]).reshaped([b, c, height, width])               // [B, H·W, C] -> [B, C, H, W]
+        return h + featureMapFromTokens(o, height: h.shape[2], width: h.shape[3])      // [B, H·W, C] -> [B, C, H, W]
     }
 
     /// The block without its norm and residual: tokens `[B, L, C]` -> `[B, L, C]`, each token on its own.

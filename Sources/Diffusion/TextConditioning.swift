@@ -1,5 +1,7 @@
-// Chapter 6 — Text conditioning from scratch: a word tokenizer over the Shapes vocabulary, a small
-// Transformer text encoder, and classifier-free guidance. The lesson file of chapter 6.
+// Chapter 6 — Text conditioning from scratch: a word tokenizer, a small Transformer text encoder,
+// the three ways chapter 4's UNet reads a prompt (cross-attention, the pooled text added to the time
+// embedding, and coordinate channels so "top left" can be found), and classifier-free guidance.
+// The lesson file of chapter 6.
 //
 // Original papers:
 //   Vaswani et al. 2017, "Attention Is All You Need": token and position embeddings, the encoder
@@ -9,52 +11,69 @@
 //   Rombach et al. 2022, "High-Resolution Image Synthesis with Latent Diffusion Models", §3.3: the
 //   UNet reads the text through cross-attention, queries from image features, keys and values from
 //   the encoder's tokens.
+//   Saharia et al. 2022, "Photorealistic Text-to-Image Diffusion Models with Deep Language
+//   Understanding" (Imagen): the pooled text embedding added to the time embedding.
+//   Liu et al. 2018, "An Intriguing Failing of Convolutional Neural Networks and the CoordConv
+//   Solution": each pixel's coordinates as extra input channels.
 //   Ho & Salimans 2022, "Classifier-Free Diffusion Guidance", Algorithm 1 (the condition dropped
 //   with probability p_uncond in training) and eq. (6): ε̃ = (1 + w)·ε(x, c) − w·ε(x). We write it
 //   as ε_uncond + w·(ε_cond − ε_uncond), so w = 1 is plain conditional sampling (their w + 1).
 //
-// Deviation: the vocabulary is the 14 words Shapes captions use, plus <pad>; no sub-word tokens.
+// Deviation: whole words over a fixed vocabulary (the 14 words Shapes captions use, plus <pad>);
+// no sub-word tokens.
 
-import Datasets
 import Foundation
 import NN
 import Tensor
 
-/// A prompt with a word the tokenizer does not know, or with words that contradict each other.
-public struct PromptError: Error, CustomStringConvertible {
+/// A prompt the tokenizer cannot encode: a word not in its vocabulary, or too many words.
+public struct TokenizerError: Error, CustomStringConvertible {
     public let prompt: String
     public let problem: String
     public var description: String { "prompt \"\(prompt)\": \(problem)" }
 }
 
-/// Words to token ids and back. Id 0 is `<pad>`: prompts are padded to `length` tokens, and the
-/// empty prompt — all `<pad>` — is the "no caption" that classifier-free guidance trains with.
+/// Words to token ids and back, over a fixed vocabulary. Id 0 is `<pad>`: prompts are padded to
+/// `length` tokens, and the empty prompt — all `<pad>` — is the "no caption" that classifier-free
+/// guidance trains with. The tokenizer knows words, not what they mean: chapter 6 builds it from
+/// the Shapes captions' words (`ShapesVocabulary.words` in Datasets), whose grammar
+/// (`ShapePrompt.parse`) lives with the data set.
+///
+/// With the 14 Shapes words and length 4: "red circle top left" -> [1, 7, 10, 12]; "" -> [0, 0, 0, 0].
 public struct Tokenizer: Sendable {
-    /// `<pad>`, the six colours, the three shapes, then top, bottom, left, right, center.
+    public static let pad = 0
+    public static let padWord = "<pad>"
+
+    /// `<pad>`, then the words in the order given: word i has id i + 1.
     public let vocabulary: [String]
-    /// Tokens per prompt: colour, shape and up to two position words.
-    public let length = 4
+    /// Tokens per prompt: shorter prompts are padded, longer ones are an error.
+    public let length: Int
     private let ids: [String: Int]
 
-    public init() {
-        vocabulary = ["<pad>"] + ShapeColor.allCases.map(\.word) + ShapeKind.allCases.map(\.word)
-            + ["top", "bottom", "left", "right", "center"]
+    /// `words`: the vocabulary without `<pad>`, lower-case, no repeats.
+    public init(words: [String], length: Int) {
+        guard length >= 1 else { fatalError("Tokenizer: length \(length) must be at least 1") }
+        guard Set(words).count == words.count, !words.contains(Tokenizer.padWord),
+              words.allSatisfy({ !$0.isEmpty && $0 == $0.lowercased() }) else {
+            fatalError("Tokenizer: the words must be distinct, lower-case, non-empty and not \(Tokenizer.padWord); got \(words)")
+        }
+        vocabulary = [Tokenizer.padWord] + words
+        self.length = length
         ids = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($0.element, $0.offset) })
     }
 
-    public static let pad = 0
-
-    /// "red circle top left" -> [1, 7, 10, 12]; "" -> [0, 0, 0, 0]. Case and extra spaces are ignored.
-    /// An unknown word is an error that lists the vocabulary.
+    /// The ids of a prompt's words, padded with `<pad>` to `length`. Case, repeated spaces, tabs and
+    /// commas are ignored. A word not in the vocabulary (or `<pad>` itself) is an error that lists
+    /// the vocabulary; so is a prompt of more than `length` words.
     public func encode(_ prompt: String) throws -> [Int] {
         let words = prompt.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map(String.init)
         guard words.count <= length else {
-            throw PromptError(prompt: prompt, problem: "\(words.count) words; a prompt has at most \(length) (colour, shape, position)")
+            throw TokenizerError(prompt: prompt, problem: "\(words.count) words; a prompt has at most \(length)")
         }
         let tokens = try words.map { word -> Int in
             guard let id = ids[word], id != Tokenizer.pad else {
-                throw PromptError(prompt: prompt, problem: "unknown word '\(word)'; the vocabulary is: "
-                                  + vocabulary.dropFirst().joined(separator: ", "))
+                throw TokenizerError(prompt: prompt, problem: "unknown word '\(word)'; the vocabulary is: "
+                                     + vocabulary.dropFirst().joined(separator: ", "))
             }
             return id
         }
@@ -66,42 +85,8 @@ public struct Tokenizer: Sendable {
         tokens.filter { $0 != Tokenizer.pad && $0 < vocabulary.count }.map { vocabulary[$0] }.joined(separator: " ")
     }
 
-    /// What a prompt asks for, as the checker's `ShapePrompt`: "top left" → .topLeft, "left" → .left,
-    /// "top" → .top. Two colours, two shapes or clashing positions ("top bottom") are errors.
-    public func parse(_ prompt: String) throws -> ShapePrompt {
-        let words = try encode(prompt).filter { $0 != Tokenizer.pad }.map { vocabulary[$0] }
-        var result = ShapePrompt()
-        var row: Int?, column: Int?, center = false
-        for word in words {
-            if let c = ShapeColor(rawValue: word) {
-                guard result.color == nil else { throw PromptError(prompt: prompt, problem: "two colours") }
-                result.color = c
-            } else if let k = ShapeKind(rawValue: word) {
-                guard result.kind == nil else { throw PromptError(prompt: prompt, problem: "two shapes") }
-                result.kind = k
-            } else {
-                let (r, c): (Int?, Int?) = switch word {
-                case "top": (0, nil)
-                case "bottom": (2, nil)
-                case "left": (nil, 0)
-                case "right": (nil, 2)
-                default: (nil, nil)  // center
-                }
-                if word == "center" { center = true }
-                if let r { guard row == nil else { throw PromptError(prompt: prompt, problem: "two vertical positions") }; row = r }
-                if let c { guard column == nil else { throw PromptError(prompt: prompt, problem: "two horizontal positions") }; column = c }
-            }
-        }
-        if center, row != nil || column != nil { throw PromptError(prompt: prompt, problem: "'center' with another position word") }
-        if center || row != nil || column != nil { result.position = ShapePosition(row: row ?? 1, column: column ?? 1) }
-        return result
-    }
-
-    /// The caption of a prompt as a token list (the dataset's word order).
-    public func encode(_ prompt: ShapePrompt) -> [Int] {
-        // Every caption the dataset writes is in the vocabulary: this cannot fail.
-        try! encode(prompt.caption)
-    }
+    /// The empty prompt: `length` pads.
+    public var emptyPrompt: [Int] { [Int](repeating: Tokenizer.pad, count: length) }
 }
 
 /// One pre-LN Transformer encoder layer:
@@ -150,8 +135,8 @@ public struct TextEncoder: Module {
     public let layers: [TransformerEncoderLayer]
     public let finalNorm: LayerNorm
 
-    public init(dim: Int, layers count: Int = 2, heads: Int = 4, using rng: inout RandomGenerator) {
-        tokenizer = Tokenizer()
+    public init(tokenizer: Tokenizer, dim: Int, layers count: Int = 2, heads: Int = 4, using rng: inout RandomGenerator) {
+        self.tokenizer = tokenizer
         self.dim = dim
         tokenEmbedding = Embedding(tokenizer.vocabulary.count, dim, using: &rng)
         positionEmbedding = Embedding(tokenizer.length, dim, using: &rng)
@@ -210,7 +195,7 @@ public struct SpatialCrossAttention: Module {
     public init(channels: Int, contextDim: Int, heads: Int, groups: Int = 8, using rng: inout RandomGenerator) {
         norm = GroupNorm(groups: groups, channels: channels)
         attention = MultiHeadAttention(dim: channels, heads: heads, contextDim: contextDim, using: &rng)
-        for p in [attention.output.weight, attention.output.bias!] { p.data = [Float](repeating: 0, count: p.count) }
+        zeroInitialize(attention.output)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] { scoped("norm", norm) + scoped("attention", attention) }
@@ -221,10 +206,55 @@ public struct SpatialCrossAttention: Module {
         guard h.rank == 4, h.shape[1] == norm.weight.count, context.rank == 3, context.shape[0] == h.shape[0] else {
             fatalError("SpatialCrossAttention: expected h [B, \(norm.weight.count), H, W] and context [B, L, D], got \(h.shape) and \(context.shape)")
         }
-        let b = h.shape[0], c = h.shape[1], height = h.shape[2], width = h.shape[3]
-        let queries = norm(h).reshaped([b, c, height * width]).permuted([0, 2, 1])    // [B, C, H, W] -> [B, H·W, C]
+        let queries = tokensFromFeatureMap(norm(h))                                    // [B, C, H, W] -> [B, H·W, C]
         let (o, w) = attention.attend(queries, context: context)                       // [B, H·W, C], weights [B, heads, H·W, L]
-        return (h + o.permuted([0, 2, 1]).reshaped([b, c, height, width]), w)          // -> [B, C, H, W]
+        return (h + featureMapFromTokens(o, height: h.shape[2], width: h.shape[3]), w) // [B, H·W, C] -> [B, C, H, W]
+    }
+}
+
+/// The pooled text joins the time embedding (as Imagen does, Saharia et al. 2022): every
+/// residual block's AdaGN scale and shift then depend on the prompt as well as on t.
+/// ```
+/// emb = TimeEmbedding(t) + W·pooled + b          [B, E] + ([B, D] -> [B, E])
+/// ```
+/// Held by `TimeUNet` (`textProjection`); its parameters are the Linear's ("text_projection.weight").
+public struct PooledTextProjection: Module {
+    public let linear: Linear
+
+    public init(contextDim: Int, embeddingDim: Int, using rng: inout RandomGenerator) {
+        linear = Linear(contextDim, embeddingDim, using: &rng)
+    }
+
+    public var namedParameters: [(name: String, tensor: Tensor)] { linear.namedParameters }
+
+    /// The time embedding `[B, E]` with the projected pooled text `[B, D]` added.
+    public func callAsFunction(_ embedding: Tensor, pooled: Tensor) -> Tensor {
+        embedding + linear(pooled)                                                     // [B, E] + ([B, D] -> [B, E])
+    }
+}
+
+/// "CoordConv" (Liu et al. 2018): two extra input channels holding each pixel's x and y. A
+/// convolution does the same thing everywhere, so a UNet knows where a pixel is only from the zero
+/// padding at the border; a prompt that says "top left" needs it to know directly.
+/// `TimeUNet(coordinates: true)` appends them to x_t before its stem.
+public enum CoordinateChannels {
+    /// `[B, 2, H, W]`: channel 0 is each pixel's x, channel 1 its y, from −1 (left, top) to 1 (right,
+    /// bottom), measured at pixel centres. A constant: nothing here is trained.
+    public static func grid(batch: Int, height: Int, width: Int) -> Tensor {
+        func axis(_ i: Int, _ n: Int) -> Float { n == 1 ? 0 : Float(2 * i + 1) / Float(n) - 1 }
+        var one = [Float](repeating: 0, count: 2 * height * width)
+        for y in 0..<height {
+            for x in 0..<width {
+                one[y * width + x] = axis(x, width)
+                one[height * width + y * width + x] = axis(y, height)
+            }
+        }
+        return Tensor([[Float]](repeating: one, count: batch).flatMap { $0 }, shape: [batch, 2, height, width])
+    }
+
+    /// x `[B, C, H, W]` with the grid appended: `[B, C + 2, H, W]`.
+    public static func append(to x: Tensor) -> Tensor {
+        Tensor.concat([x, grid(batch: x.shape[0], height: x.shape[2], width: x.shape[3])], axis: 1)
     }
 }
 
@@ -244,11 +274,12 @@ public struct TextToImage: Module {
     public let prediction: PredictionTarget
     public let schedule: NoiseSchedule
 
-    public init(channels: Int, textDim: Int, textLayers: Int = 2, heads: Int = 4, attention: Bool = false, coordinates: Bool = true,
-                prediction: PredictionTarget = .epsilon, schedule: NoiseSchedule = .linear(), using rng: inout RandomGenerator) {
+    public init(tokenizer: Tokenizer, channels: Int, textDim: Int, textLayers: Int = 2, heads: Int = 4, attention: Bool = false,
+                coordinates: Bool = true, prediction: PredictionTarget = .epsilon, schedule: NoiseSchedule = .linear(),
+                using rng: inout RandomGenerator) {
         self.prediction = prediction
         self.schedule = schedule
-        encoder = TextEncoder(dim: textDim, layers: textLayers, heads: heads, using: &rng)
+        encoder = TextEncoder(tokenizer: tokenizer, dim: textDim, layers: textLayers, heads: heads, using: &rng)
         unet = TimeUNet(channels: channels, conditioning: .sinusoidal, attention: attention, heads: heads, contextDim: textDim,
                         coordinates: coordinates, using: &rng)
     }
@@ -264,7 +295,7 @@ public struct TextToImage: Module {
     }
 
     /// The empty prompt: what the model sees when the caption is dropped.
-    public var emptyPrompt: [Int] { [Int](repeating: Tokenizer.pad, count: encoder.tokenizer.length) }
+    public var emptyPrompt: [Int] { encoder.tokenizer.emptyPrompt }
 
     /// A noise predictor for a batch whose example k is asked for `tokens[k]`, with classifier-free
     /// guidance of scale w: one network call on [x; x] with [prompts; empty prompts], then

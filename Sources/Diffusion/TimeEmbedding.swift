@@ -13,8 +13,11 @@
 //   He et al. 2016, "Deep Residual Learning": the residual connection x + F(x).
 //
 // Deviations, for size and speed: the same two-level hourglass as chapter 3 (16 → 8 → 4), one
-// residual block per level, no dropout. Chapter 5 adds self-attention at 8×8 and 4×4
-// (`SpatialSelfAttention`, Sources/Diffusion/SpatialAttention.swift) through the `attention` flag.
+// residual block per level, no dropout.
+//
+// Later chapters add their own files and `TimeUNet` composes them: chapter 5's blocks over positions
+// (`PositionMixing`, Sources/Diffusion/SpatialAttention.swift) and chapter 6's cross-attention, pooled
+// text projection and coordinate channels (Sources/Diffusion/TextConditioning.swift).
 
 import Foundation
 import NN
@@ -41,18 +44,6 @@ public func sinusoidalEmbedding(_ t: [Int], dimension d: Int) -> Tensor {
         }
     }
     return Tensor(values, shape: [t.count, d])
-}
-
-/// What sits after the UNet's 8×8 and 4×4 blocks (chapter 5).
-public enum PositionMixing: String, CaseIterable, Sendable {
-    /// Nothing: chapter 4's UNet.
-    case none
-    /// Self-attention over the positions (`SpatialSelfAttention`).
-    case attention
-    /// A control: a per-position MLP of (almost) the same size (`PointwiseMLP`).
-    case pointwise
-    /// The control at exactly attention's size: its Q, K, V, O maps, each position on its own (`PositionwiseMixer`).
-    case positionwise
 }
 
 /// How a network is told t.
@@ -86,13 +77,21 @@ public struct TimeEmbedding: Module {
 
     /// The features before the MLP: `[B, 1]` (t/T) or `[B, featureDim]` (sinusoidal).
     public func features(_ t: [Int]) -> Tensor {
-        kind == .scalar ? Tensor(t.map { Float($0) / Float(steps) }, shape: [t.count, 1])
+        kind == .scalar ? scaledTime(t, steps: steps)
             : sinusoidalEmbedding(t, dimension: featureDim)
     }
 
     public func callAsFunction(_ t: [Int]) -> Tensor {
         linear2(linear1(features(t)).silu())  // [B, 1 or featureDim] -> [B, dim] -> [B, dim]
     }
+}
+
+/// Sets every parameter of `modules` to 0. A residual branch whose last layer starts at 0 adds
+/// nothing at first, so a fresh block is the identity x + 0 and a deep stack trains from the start
+/// (DDPM's code zeroes the last convolution of each block and attention's output projection,
+/// `zero_module` in Dhariwal & Nichol's). Used by `ResBlock` here and by the blocks of chapters 5 and 6.
+public func zeroInitialize(_ modules: Module...) {
+    for p in modules.flatMap(\.parameters) { p.data = [Float](repeating: 0, count: p.count) }
 }
 
 /// A residual block that reads a conditioning vector (the time embedding):
@@ -118,9 +117,8 @@ public struct ResBlock: Module {
         norm2 = GroupNorm(groups: groups, channels: outChannels)
         conv2 = Conv2d(outChannels, outChannels, kernelSize: 3, padding: 1, using: &rng)
         skip = inChannels == outChannels ? nil : Conv2d(inChannels, outChannels, kernelSize: 1, using: &rng)
-        for p in [conv2.weight, conv2.bias!] + (embedding.map { [$0.weight, $0.bias!] } ?? []) {
-            p.data = [Float](repeating: 0, count: p.count)
-        }
+        zeroInitialize(conv2)
+        if let embedding { zeroInitialize(embedding) }
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] {
@@ -142,24 +140,28 @@ public struct ResBlock: Module {
     }
 }
 
-/// The UNet of chapter 3, rebuilt from residual blocks that are told t — and, with
-/// `attention: true`, chapter 5's self-attention at the two coarse resolutions.
+/// The UNet of chapter 3, rebuilt from residual blocks that are told t.
 ///
 /// With base width c and a 16×16 input (E = 4c, the embedding width):
 /// ```
-///  t ──> TimeEmbedding ──> emb [B, E] ──> every ResBlock
-///  x_t [B, 3, 16, 16] ── stem 3×3 ──> [B, c, 16, 16]      (chapter 6: ⊕ x, y coordinates, [B, 5, 16, 16])
+///  t ──> TimeEmbedding ──> emb [B, E] ──> every ResBlock      (ch. 6: + PooledTextProjection(pooled text))
+///  x_t [B, 3, 16, 16] ── stem 3×3 ──> [B, c, 16, 16]          (ch. 6: ⊕ CoordinateChannels, [B, 5, 16, 16])
 ///  down1  ResBlock(c → c)       [B, c, 16, 16]  ───────────── skip s1 ───────────┐
 ///  avgPool                      [B, c, 8, 8]                                     │
-///  down2  ResBlock(c → 2c) (+attn) [B, 2c, 8, 8] ────── skip s2 ───────┐         │
-///  avgPool                      [B, 2c, 4, 4]                          │         │
-///  middle ResBlock(2c → 2c) (+attn) [B, 2c, 4, 4]                       │         │
-///  upsample ⊕ s2                [B, 4c, 8, 8] <────────────────────────┘         │
-///  up2    ResBlock(4c → 2c) (+attn) [B, 2c, 8, 8]                                 │
+///  down2  ResBlock(c → 2c) (+)  [B, 2c, 8, 8] ──────── skip s2 ───────┐          │
+///  avgPool                      [B, 2c, 4, 4]                         │          │
+///  middle ResBlock(2c → 2c) (+) [B, 2c, 4, 4]                         │          │
+///  upsample ⊕ s2                [B, 4c, 8, 8] <───────────────────────┘          │
+///  up2    ResBlock(4c → 2c) (+) [B, 2c, 8, 8]                                    │
 ///  upsample ⊕ s1                [B, 3c, 16, 16] <────────────────────────────────┘
 ///  up1    ResBlock(3c → c)      [B, c, 16, 16]
 ///  head   GN → SiLU → conv 3×3  [B, 3, 16, 16] = ε̂
 /// ```
+/// (+): the slots where later chapters' blocks go, after the 8×8 and 4×4 blocks — chapter 5's block
+/// over positions (`mixing`: self-attention or a control, SpatialAttention.swift), then chapter 6's
+/// cross-attention to the text (`SpatialCrossAttention`, TextConditioning.swift). This file only
+/// composes them; each slot is empty unless asked for, and each block starts as the identity.
+///
 /// With `conditioning == .none` there is no embedding and the blocks get nil: the same network,
 /// blind to t, for a fair comparison. Cost at c = 32: ≈ 0.4 M parameters (more with attention).
 public struct TimeUNet: Module {
@@ -168,17 +170,15 @@ public struct TimeUNet: Module {
     public let time: TimeEmbedding?
     public let stem: Conv2d
     public let down1: ResBlock, down2: ResBlock, middle: ResBlock, up2: ResBlock, up1: ResBlock
+    /// Chapter 5: what sits after down2 (8×8), middle (4×4) and up2 (8×8) — `SpatialSelfAttention`,
+    /// a control (`PointwiseMLP`, `PositionwiseMixer`) or nothing.
     public let mixing: PositionMixing
-    /// After down2 (8×8), middle (4×4) and up2 (8×8): `SpatialSelfAttention`, a control (`PointwiseMLP`,
-    /// `PositionwiseMixer`) or nothing.
     public let attentionDown2: (any Layer)?, attentionMiddle: (any Layer)?, attentionUp2: (any Layer)?
-    /// Chapter 6: cross-attention to the text after each 8×8 and 4×4 block, and the pooled text added
-    /// to the time embedding (as Imagen does, Saharia et al. 2022). Nil unless `contextDim` is given.
+    /// Chapter 6: cross-attention to the text after the same three blocks, and the pooled text added
+    /// to the time embedding. Nil unless `contextDim` is given.
     public let crossDown2: SpatialCrossAttention?, crossMiddle: SpatialCrossAttention?, crossUp2: SpatialCrossAttention?
-    public let textProjection: Linear?
-    /// Chapter 6: two extra input channels holding each pixel's x and y (−1…1), "CoordConv" (Liu et al.
-    /// 2018). A convolution does the same thing everywhere, so a UNet knows where a pixel is only from
-    /// the zero padding at the border; a prompt that says "top left" needs it to know directly.
+    public let textProjection: PooledTextProjection?
+    /// Chapter 6: whether x_t gets two coordinate channels before the stem (`CoordinateChannels`).
     public let coordinates: Bool
     public let headNorm: GroupNorm, head: Conv2d
 
@@ -208,27 +208,21 @@ public struct TimeUNet: Module {
         up2 = ResBlock(4 * c, 2 * c, embeddingDim: embeddingDim, using: &rng)
         up1 = ResBlock(3 * c, c, embeddingDim: embeddingDim, using: &rng)
         self.mixing = mixing
-        func mixer() -> (any Layer)? {
-            switch mixing {
-            case .none: return nil
-            case .attention: return SpatialSelfAttention(channels: 2 * c, heads: heads, using: &rng)
-            case .pointwise: return PointwiseMLP(channels: 2 * c, using: &rng)
-            case .positionwise: return PositionwiseMixer(channels: 2 * c, heads: heads, using: &rng)
-            }
-        }
-        attentionDown2 = mixer()
-        attentionMiddle = mixer()
-        attentionUp2 = mixer()
+        attentionDown2 = mixing.block(channels: 2 * c, heads: heads, using: &rng)
+        attentionMiddle = mixing.block(channels: 2 * c, heads: heads, using: &rng)
+        attentionUp2 = mixing.block(channels: 2 * c, heads: heads, using: &rng)
         crossDown2 = contextDim.map { SpatialCrossAttention(channels: 2 * c, contextDim: $0, heads: heads, using: &rng) }
         crossMiddle = contextDim.map { SpatialCrossAttention(channels: 2 * c, contextDim: $0, heads: heads, using: &rng) }
         crossUp2 = contextDim.map { SpatialCrossAttention(channels: 2 * c, contextDim: $0, heads: heads, using: &rng) }
-        textProjection = contextDim.map { Linear($0, e, using: &rng) }
+        textProjection = contextDim.map { PooledTextProjection(contextDim: $0, embeddingDim: e, using: &rng) }
         headNorm = GroupNorm(groups: 8, channels: c)
         head = Conv2d(c, imageChannels, kernelSize: 3, padding: 1, using: &rng)
     }
 
     public var hasAttention: Bool { mixing == .attention }
 
+    /// Dotted names as in a PyTorch state dict: "time.linear1.weight", "down2.conv1.bias",
+    /// "attention_down2.…" (the slot named by `mixing`), "cross_down2.…", "text_projection.weight".
     public var namedParameters: [(name: String, tensor: Tensor)] {
         var all = (time.map { scoped("time", $0) } ?? []) + (textProjection.map { scoped("text_projection", $0) } ?? [])
         all += scoped("stem", stem) + scoped("down1", down1) + scoped("down2", down2)
@@ -250,35 +244,21 @@ public struct TimeUNet: Module {
                        : "TimeUNet: this UNet was made to read text; pass text: (context, pooled)")
         }
         var emb = time?(t)                                                     // [B] -> [B, 4c]
-        if let text, let textProjection, let e = emb { emb = e + textProjection(text.pooled) }  // + [B, D] -> [B, 4c]
-        func attend(_ a: (any Layer)?, _ cross: SpatialCrossAttention?, _ h: Tensor) -> Tensor {
-            let h = a.map { $0(h) } ?? h
+        if let text, let textProjection, let e = emb { emb = textProjection(e, pooled: text.pooled) }  // [B, 4c]
+        /// The slots after an 8×8 or 4×4 block: chapter 5's block, then chapter 6's cross-attention.
+        func slots(_ mix: (any Layer)?, _ cross: SpatialCrossAttention?, _ h: Tensor) -> Tensor {
+            let h = mix.map { $0(h) } ?? h
             guard let cross, let text else { return h }
             return cross(h, context: text.context)
         }
-        let input = coordinates ? Tensor.concat([x, TimeUNet.coordinateGrid(batch: x.shape[0], height: x.shape[2], width: x.shape[3])],
-                                                axis: 1) : x                   // [B, 3, H, W] -> [B, 3 (+2), H, W]
+        let input = coordinates ? CoordinateChannels.append(to: x) : x        // [B, 3, H, W] -> [B, 3 (+2), H, W]
         let s1 = down1(stem(input), emb)                                       // [B, c, H, W]
-        let s2 = attend(attentionDown2, crossDown2, down2(s1.avgPool2x2(), emb))   // [B, 2c, H/2, W/2]
-        let m = attend(attentionMiddle, crossMiddle, middle(s2.avgPool2x2(), emb)) // [B, 2c, H/4, W/4]
-        let h2 = attend(attentionUp2, crossUp2, up2(Tensor.concat([m.upsampleNearest2x(), s2], axis: 1), emb))  // [B, 4c, ..] -> [B, 2c, H/2, W/2]
+        let s2 = slots(attentionDown2, crossDown2, down2(s1.avgPool2x2(), emb))   // [B, 2c, H/2, W/2]
+        let m = slots(attentionMiddle, crossMiddle, middle(s2.avgPool2x2(), emb)) // [B, 2c, H/4, W/4]
+        let h2 = slots(attentionUp2, crossUp2, up2(Tensor.concat([m.upsampleNearest2x(), s2], axis: 1), emb))  // [B, 4c, ..] -> [B, 2c, H/2, W/2]
         let h1 = up1(Tensor.concat([h2.upsampleNearest2x(), s1], axis: 1), emb) // [B, 3c, H, W] -> [B, c, H, W]
         return head(headNorm(h1).silu())                                       // [B, c, H, W] -> [B, 3, H, W]
     }
 
     public var predictor: NoisePredictor { { x, t in self(x, t) } }
-
-    /// `[B, 2, H, W]`: channel 0 is each pixel's x, channel 1 its y, from −1 (left, top) to 1 (right,
-    /// bottom), measured at pixel centres. A constant: nothing here is trained.
-    public static func coordinateGrid(batch: Int, height: Int, width: Int) -> Tensor {
-        func axis(_ i: Int, _ n: Int) -> Float { n == 1 ? 0 : Float(2 * i + 1) / Float(n) - 1 }
-        var one = [Float](repeating: 0, count: 2 * height * width)
-        for y in 0..<height {
-            for x in 0..<width {
-                one[y * width + x] = axis(x, width)
-                one[height * width + y * width + x] = axis(y, height)
-            }
-        }
-        return Tensor([[Float]](repeating: one, count: batch).flatMap { $0 }, shape: [batch, 2, height, width])
-    }
 }

@@ -2,6 +2,7 @@
 // words), cross-attention against `scaledDotProductAttention` on the projected inputs, guidance
 // against the library's `classifierFreeGuidance` (Sources/Diffusion/TextConditioning.swift).
 
+import Datasets
 import Diffusion
 import NN
 import Tensor
@@ -29,7 +30,7 @@ public enum Chapter06Checks {
 
     public static let all: [Check<Chapter06API>] = [
         Check("tokenize", file: file, hint: "index in the vocabulary per word, then 0s up to the length; UnknownWord for a word not there") { api in
-            let tokenizer = Tokenizer()
+            let tokenizer = Tokenizer(words: ShapesVocabulary.words, length: ShapesVocabulary.maxWords)
             for prompt in ["red circle top left", "Blue Square", "center", "", "magenta triangle bottom right"] {
                 let expected = TokenizeOutcome.tokens(try tokenizer.encode(prompt))
                 let actual = try api.tokenize(prompt, tokenizer.vocabulary, tokenizer.length)

@@ -110,24 +110,73 @@ struct DDPMTests {
         #expect(DDIM.timesteps(count: 1, steps: 1000) == [999])
     }
 
+    @Test("√ᾱ_t and √(1 − ᾱ_t) per example, shaped to broadcast: [B, 1, …]")
+    func signalAndNoiseScales() {
+        // t = [1, 0]: √ᾱ = [0.6, 0.75], √(1 − ᾱ) = [0.8, √0.4375 ≈ 0.661438].
+        let (signal, noise) = tiny.signalAndNoiseScales(t: [1, 0], like: Tensor.zeros([2, 3, 4, 4]))
+        #expect(signal.shape == [2, 1, 1, 1] && noise.shape == [2, 1, 1, 1])
+        #expect(close(signal.data, [0.6, 0.75]) && close(noise.data, [0.8, 0.661438]))
+    }
+
+    @Test("the sampler's DDPM rule is Algorithm 2 step for step: the same z, the same x, bit for bit")
+    func ddpmSamplerIsAlgorithm2() {
+        let schedule = NoiseSchedule.linear(steps: 30)
+        let model: NoisePredictor = { x, t in x * 0.3 + Float(t[0]) / 100 }
+        var r1 = RandomGenerator(seed: 11), r2 = RandomGenerator(seed: 11)
+        var seen: [Int] = []
+        let sampled = Sampler.ddpm(steps: 30).sample(model, from: Tensor.randn([5, 2], using: &r1), schedule: schedule, using: &r1) { t, _ in
+            seen.append(t)
+        }
+        // Algorithm 2 written out: x_T, then for t = T−1 … 0 a step with fresh z (none at t = 0).
+        var x = Tensor.randn([5, 2], using: &r2)
+        for t in stride(from: 29, through: 0, by: -1) {
+            let z = t > 0 ? Tensor.randn([5, 2], using: &r2) : Tensor.zeros([5, 2])
+            x = DDPM.reverseStep(x, t: t, epsilon: model(x, [Int](repeating: t, count: 5)), z: z, schedule: schedule)
+        }
+        #expect(sampled.data == x.data)
+        #expect(seen == [30] + Array((0..<30).reversed()))
+    }
+
+    @Test("the sampler's DDIM rule is eq. (12) on the trailing timesteps, landing on x₀ with ᾱ = 1")
+    func ddimSamplerIsEquation12() {
+        let schedule = NoiseSchedule.linear(steps: 40)
+        let model: NoisePredictor = { x, t in x * 0.3 + Float(t[0]) / 100 }
+        for eta: Float in [0, 0.5] {
+            var r1 = RandomGenerator(seed: 12), r2 = RandomGenerator(seed: 12)
+            let sampled = Sampler(eta: eta, steps: 4).sample(model, from: Tensor.randn([3, 2], using: &r1), schedule: schedule, using: &r1)
+            var x = Tensor.randn([3, 2], using: &r2)
+            let taus = [39, 29, 19, 9]                                        // DDIM.timesteps(count: 4, steps: 40)
+            for (i, t) in taus.enumerated() {
+                let previous = i + 1 < taus.count ? schedule.alphaBar[taus[i + 1]] : 1
+                let z = eta > 0 && i + 1 < taus.count ? Tensor.randn([3, 2], using: &r2) : nil
+                x = DDIM.step(x, epsilon: model(x, [t, t, t]), alphaBar: schedule.alphaBar[t], alphaBarPrevious: previous, eta: eta, z: z)
+            }
+            #expect(sampled.data == x.data, "η = \(eta)")
+        }
+    }
+
     @Test("DDIM with η = 0 is deterministic: the same x_T gives bit-identical samples; DDPM's noise makes its runs differ")
     func ddimDeterministic() {
         let schedule = NoiseSchedule.linear()
         let model: NoisePredictor = { x, t in x * 0.5 + Float(t[0]) / 2000 }
         var rng = RandomGenerator(seed: 3)
         let xT = Tensor.randn([16, 2], using: &rng)
-        let a = DDIM.sample(model, from: xT, schedule: schedule, count: 20)
-        let b = DDIM.sample(model, from: xT, schedule: schedule, count: 20)
+        let ddim = Sampler(eta: 0, steps: 20)
+        var r0 = RandomGenerator(seed: 9), r1 = RandomGenerator(seed: 10)
+        let a = ddim.sample(model, from: xT, schedule: schedule, using: &r0)
+        let b = ddim.sample(model, from: xT, schedule: schedule, using: &r1)   // η = 0 draws nothing: the generator does not matter
         #expect(a.data == b.data)
-        var r1 = RandomGenerator(seed: 5), r2 = RandomGenerator(seed: 5)
-        let c = DDIM.sample(model, shape: [16, 2], schedule: schedule, count: 20, using: &r1)
-        let d = DDIM.sample(model, shape: [16, 2], schedule: schedule, count: 20, using: &r2)
+        var r2 = RandomGenerator(seed: 5), r3 = RandomGenerator(seed: 5)
+        let c = ddim.sample(model, shape: [16, 2], schedule: schedule, using: &r2)
+        let d = ddim.sample(model, shape: [16, 2], schedule: schedule, using: &r3)
         #expect(c.data == d.data)
         // Ancestral sampling from the same seed repeats too, but two different seeds differ.
-        var r3 = RandomGenerator(seed: 5), r4 = RandomGenerator(seed: 6)
-        let e = DDPM.sample(model, shape: [16, 2], schedule: NoiseSchedule.linear(steps: 50), using: &r3)
-        let f = DDPM.sample(model, shape: [16, 2], schedule: NoiseSchedule.linear(steps: 50), using: &r4)
-        #expect(e.data != f.data)
+        let short = NoiseSchedule.linear(steps: 50)
+        var r4 = RandomGenerator(seed: 5), r5 = RandomGenerator(seed: 6), r6 = RandomGenerator(seed: 5)
+        let e = Sampler.ddpm(steps: 50).sample(model, shape: [16, 2], schedule: short, using: &r4)
+        let f = Sampler.ddpm(steps: 50).sample(model, shape: [16, 2], schedule: short, using: &r5)
+        let g = Sampler.ddpm(steps: 50).sample(model, shape: [16, 2], schedule: short, using: &r6)
+        #expect(e.data != f.data && e.data == g.data)
     }
 
     @Test("both samplers turn N(0, 1) into the data N(2, 0.5²) when given the ideal noise predictor")
@@ -147,9 +196,9 @@ struct DDPMTests {
                 return (x - shift) * gain
             }
             var rng = RandomGenerator(seed: 1)
-            for (name, samples) in [("DDPM", DDPM.sample(ideal, shape: [4000, 1], schedule: schedule, using: &rng)),
-                                    ("DDIM-50", DDIM.sample(ideal, shape: [4000, 1], schedule: schedule, count: 50, using: &rng)),
-                                    ("DDIM-1000 η=1", DDIM.sample(ideal, shape: [4000, 1], schedule: schedule, count: 1000, eta: 1, using: &rng))] {
+            for (name, sampler) in [("DDPM", Sampler.ddpm(steps: 1000)), ("DDIM-50", Sampler(eta: 0, steps: 50)),
+                                    ("DDIM-1000 η=1", Sampler(eta: 1, steps: 1000))] {
+                let samples = sampler.sample(ideal, from: Tensor.randn([4000, 1], using: &rng), schedule: schedule, using: &rng)
                 let mean = samples.data.reduce(0, +) / 4000
                 let sd = (samples.data.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 4000).squareRoot()
                 #expect(Swift.abs(mean - c) < 0.04, "\(schedule.kind) \(name): mean \(mean)")
@@ -193,10 +242,10 @@ struct VelocityTests {
     func guidedVelocity() throws {
         var rng = RandomGenerator(seed: 40)
         let schedule = NoiseSchedule.linear()
-        let model = TextToImage(channels: 8, textDim: 16, textLayers: 1, heads: 2, prediction: .velocity, schedule: schedule, using: &rng)
+        let model = TextToImage(tokenizer: shapesTokenizer, channels: 8, textDim: 16, textLayers: 1, heads: 2, prediction: .velocity, schedule: schedule, using: &rng)
         for p in model.parameters { p.data = Tensor.randn(p.shape, using: &rng).data.map { $0 * 0.3 } }
         let x = Tensor.randn([2, 3, 8, 8], using: &rng), t = [30, 800]
-        let tokens = [try Tokenizer().encode("red circle"), try Tokenizer().encode("blue")]
+        let tokens = [try shapesTokenizer.encode("red circle"), try shapesTokenizer.encode("blue")]
         let vc = withoutGradients { model(x, t, tokens: tokens) }
         let vu = withoutGradients { model(x, t, tokens: [model.emptyPrompt, model.emptyPrompt]) }
         let guided = withoutGradients { model.guided(tokens: tokens, scale: 3)(x, t) }

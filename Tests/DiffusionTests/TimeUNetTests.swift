@@ -84,9 +84,19 @@ struct TimeEmbeddingTests {
         #expect(attn.parameterCount - plain.parameterCount == 3 * 1_120)
     }
 
+    @Test("a feature map as tokens and back: [B, C, H, W] <-> [B, H·W, C], token p = y·W + x")
+    func featureMapTokens() {
+        // One image, C = 2, H = 2, W = 3: channel 0 holds 0…5, channel 1 holds 10…15 (row-major).
+        let h = Tensor([0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15], shape: [1, 2, 2, 3])
+        let tokens = tokensFromFeatureMap(h)
+        #expect(tokens.shape == [1, 6, 2])
+        #expect(tokens.data == [0, 10, 1, 11, 2, 12, 3, 13, 4, 14, 5, 15])   // token p = (channel 0, channel 1) at p
+        #expect(featureMapFromTokens(tokens, height: 2, width: 3).data == h.data)
+    }
+
     @Test("coordinate channels: x and y at pixel centres, worked by hand for a 2×4 map")
     func coordinateGrid() {
-        let grid = TimeUNet.coordinateGrid(batch: 2, height: 2, width: 4)
+        let grid = CoordinateChannels.grid(batch: 2, height: 2, width: 4)
         #expect(grid.shape == [2, 2, 2, 4])
         // Pixel centres of 4 columns in −1…1 are at −1 + (2i + 1)/4: −0.75, −0.25, 0.25, 0.75; of 2 rows −0.5, 0.5.
         let one: [Float] = [-0.75, -0.25, 0.25, 0.75, -0.75, -0.25, 0.25, 0.75,   // x, rows 0 and 1
