@@ -8,7 +8,7 @@
 // A notebook in eight sections (nine with --holdout); each prints what it shows and adds it to
 // report.md. The lesson code is Sources/Diffusion/TextConditioning.swift (tokenizer, text encoder,
 // cross-attention, the text-to-image model, guidance); the UNet is chapter 4's TimeUNet reading the
-// text (Sources/Diffusion/TimeEmbedding.swift). Model.swift beside this file holds the configuration,
+// text (Sources/Diffusion/TimeEmbedding.swift). Model.swift beside this file holds the command line,
 // the caption dropout and the weight cache.
 
 import ChapterKit
