@@ -19,19 +19,22 @@ for a in arguments where a.hasPrefix("--") && !["--quick", "--only", "--help", "
     FileHandle.standardError.write("bench: unknown flag \(a) (flags: --quick, --only matmul|conv|models, --threads N, --help)\n".data(using: .utf8)!)
     exit(2)
 }
+var threads = Parallel.processorCount  // the model steps use this; the kernel sections measure 1 and all threads themselves
 if let i = arguments.firstIndex(of: "--threads") {
     let next = arguments.index(after: i)
     guard next < arguments.endIndex, let n = Int(arguments[next]), n >= 1 else {
         FileHandle.standardError.write("bench: --threads needs a positive integer\n".data(using: .utf8)!)
         exit(2)
     }
-    Parallel.threadCount = n  // the model steps use this; the kernel sections measure 1 and all threads themselves
+    threads = n
 }
 
 print("name,size,threads,value,unit")
-if only == nil || only == "matmul" { runMatmulBench(quick: quick) }
-if only == nil || only == "conv" { runConvBench(quick: quick) }
-if only == nil || only == "models" { runModelBench(quick: quick) }
+Parallel.withThreads(threads) {
+    if only == nil || only == "matmul" { runMatmulBench(quick: quick) }
+    if only == nil || only == "conv" { runConvBench(quick: quick) }
+    if only == nil || only == "models" { runModelBench(quick: quick) }
+}
 
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
