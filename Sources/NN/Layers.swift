@@ -37,7 +37,6 @@ public enum Initializer {
     case uniformFanIn(Int)
     case normal(std: Float)
     case zeros
-    case ones
 
     public func make(_ shape: [Int], using rng: inout RandomGenerator) -> Tensor {
         switch self {
@@ -47,7 +46,6 @@ public enum Initializer {
         case .normal(let std):
             return (Tensor.randn(shape, using: &rng) * std).detached().requiringGrad()
         case .zeros: return Tensor.zeros(shape, requiresGrad: true)
-        case .ones: return Tensor.ones(shape, requiresGrad: true)
         }
     }
 }

@@ -1,6 +1,7 @@
 // Optimizers, gradient clipping and the exponential moving average of weights.
 // Updates run on raw storage, outside the graph: a parameter update is not differentiated.
 
+import Foundation
 import Tensor
 
 public protocol Optimizer: AnyObject {
@@ -59,7 +60,8 @@ public final class Adam: Optimizer {
 
     public func step() {
         stepCount += 1
-        let c1 = 1 - Float(Double(beta1).power(stepCount)), c2 = 1 - Float(Double(beta2).power(stepCount))
+        // The bias corrections 1 − β1ᵗ and 1 − β2ᵗ of Algorithm 1, with t = stepCount.
+        let c1 = 1 - Float(pow(Double(beta1), Double(stepCount))), c2 = 1 - Float(pow(Double(beta2), Double(stepCount)))
         let (b1, b2, eps, lr, wd) = (beta1, beta2, epsilon, learningRate, weightDecay)
         for (i, p) in parameters.enumerated() {
             guard let g = p.grad else { continue }
@@ -79,10 +81,6 @@ public final class Adam: Optimizer {
             }
         }
     }
-}
-
-extension Double {
-    func power(_ n: Int) -> Double { var r = 1.0; for _ in 0..<n { r *= self }; return r }
 }
 
 /// Scales all gradients down together so their global L2 norm is at most `maxNorm`.

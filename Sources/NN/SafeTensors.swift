@@ -56,12 +56,13 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
         case unreadable        // the file exists but could not be read
         case truncated         // shorter than its header length or its data offsets say
         case badHeader         // header not UTF-8 JSON, not an object, entries malformed
-        case unsupportedDType  // a dtype we cannot turn into Float
+        case unsupportedDType  // a dtype other than F32 (the only one the course writes and reads)
         case badOffsets        // offsets disagree with shape × dtype size, or gaps / overlaps
         case duplicateName     // one name twice (in a header, or in the arrays to write)
         case invalidTensor     // writing: shape product ≠ values.count, negative size, reserved name
         case writeFailed       // creating, writing, syncing or renaming the file failed
         case modelMismatch     // the checkpoint does not fit the model: missing, extra or mis-shaped
+        case nonFiniteValue    // loading into a model: a weight is NaN or ±infinity (a diverged run's checkpoint)
     }
 
     public var kind: Kind
@@ -85,8 +86,9 @@ extension CheckpointError: LocalizedError {
 
 /// Reads and writes safetensors files. See the top of this file for the layout.
 public enum SafeTensors {
-    /// The only dtype we write. Reading also converts F16, BF16 and F64 to Float.
-    static let writtenDType = "F32"
+    /// The only dtype the course writes and reads: 32-bit IEEE floats, little-endian. A file with any
+    /// other dtype (F16, BF16, F64, integers…) is refused with an error naming the tensor and its dtype.
+    static let dtype = "F32"
 
     // MARK: - Writing
 
@@ -151,7 +153,7 @@ public enum SafeTensors {
         for t in sorted {
             let end = offset + 4 * t.values.count
             let shape = t.shape.map(String.init).joined(separator: ",")
-            entries.append(jsonString(t.name) + ":{\"dtype\":\"\(writtenDType)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            entries.append(jsonString(t.name) + ":{\"dtype\":\"\(dtype)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         var header = Array(("{" + entries.joined(separator: ",") + "}").utf8)
@@ -170,7 +172,7 @@ public enum SafeTensors {
     // MARK: - Reading
 
     /// Reads every tensor and the metadata of the file at `path`, tensors in the order of their
-    /// data in the file. F32 is read exactly; F16, BF16 and F64 are converted to Float.
+    /// data in the file. Only F32 is read (exactly); another dtype is an `.unsupportedDType` error.
     ///
     /// Throws a `CheckpointError` naming the file and the problem if the file is missing,
     /// truncated, has a malformed header, an unsupported dtype, offsets that disagree with the
@@ -209,87 +211,64 @@ public enum SafeTensors {
         let dataStart = 8 + Int(headerLength)
         let bufferSize = bytes.count - dataStart
 
-        // 2. The header: a JSON object of entries.
+        // 2. The header: a JSON object of entries, read by Foundation's JSONDecoder.
         let headerBytes = Array(bytes[8..<dataStart])
         guard String(bytes: headerBytes, encoding: .utf8) != nil else {
             throw fail(.badHeader, "header is not valid UTF-8")
         }
-        let json: JSON
+        let header: Header
         do {
-            json = try JSONParser.parse(headerBytes)
-        } catch let error as JSONParser.Failure {
-            throw fail(.badHeader, "header is not valid JSON: \(error.message)")
-        }
-        guard case .object(let members) = json else {
+            header = try JSONDecoder().decode(Header.self, from: Data(headerBytes))
+        } catch is Header.NotAnObject {
             throw fail(.badHeader, "header is not a JSON object")
+        } catch {
+            throw fail(.badHeader, "header is not valid JSON" + Self.reason(error))
+        }
+        // JSONDecoder keeps one of two equal names without a word, so the names are listed from the
+        // text itself, in file order: duplicates are found, and problems are reported in file order.
+        let names = topLevelNames(headerBytes)
+        var seen = Set<String>()
+        for name in names where !seen.insert(name).inserted {
+            throw fail(.duplicateName, "name \"\(name)\" appears twice in the header")
         }
 
         // 3. Each entry: metadata, or a tensor whose dtype, shape and offsets agree.
-        struct Entry { var name: String; var dtype: DType; var shape: [Int]; var begin: Int; var end: Int }
+        struct Entry { var name: String; var shape: [Int]; var begin: Int; var end: Int }
         var entries: [Entry] = []
         var metadata: [String: String] = [:]
-        var seen = Set<String>()
-        for (name, value) in members {
-            guard seen.insert(name).inserted else {
-                throw fail(.duplicateName, "name \"\(name)\" appears twice in the header")
+        for name in names {
+            guard let member = header.members[name] else {  // cannot happen: the decoder saw every name we list
+                throw fail(.badHeader, "entry \"\(name)\" could not be read")
             }
-            if name == "__metadata__" {
-                guard case .object(let pairs) = value else { throw fail(.badHeader, "\"__metadata__\" is not a JSON object") }
-                for (key, value) in pairs {
-                    guard case .string(let string) = value else {
-                        throw fail(.badHeader, "metadata \"\(key)\" is not a string (safetensors metadata maps strings to strings)")
-                    }
-                    metadata[key] = string
-                }
-                continue
+            let tensor: Header.Tensor
+            switch member {
+            case .failure(let problem): throw fail(.badHeader, problem.message)
+            case .success(.metadata(let pairs)): metadata = pairs; continue
+            case .success(.tensor(let t)): tensor = t
             }
-            guard case .object(let fields) = value else {
-                throw fail(.badHeader, "entry \"\(name)\" is not a JSON object with dtype, shape and data_offsets")
+            guard tensor.dtype == dtype else {
+                throw fail(.unsupportedDType,
+                           "tensor \"\(name)\" has dtype \(tensor.dtype); this course reads only \(dtype) (convert it to float32 before saving)")
             }
-            func field(_ key: String) throws -> JSON {
-                guard let v = fields.first(where: { $0.key == key })?.value else {
-                    throw fail(.badHeader, "entry \"\(name)\" has no \"\(key)\"")
-                }
-                return v
+            let shape = tensor.shape
+            guard tensor.offsets.count == 2 else {
+                throw fail(.badHeader, "\"data_offsets\" of \"\(name)\" has \(tensor.offsets.count) numbers, not 2 [begin, end]")
             }
-            func naturals(_ key: String) throws -> [Int] {
-                guard case .array(let items) = try field(key) else {
-                    throw fail(.badHeader, "\"\(key)\" of \"\(name)\" is not an array")
-                }
-                return try items.map { item in
-                    guard case .number(let literal) = item, let n = Int(literal), n >= 0 else {
-                        throw fail(.badHeader, "\"\(key)\" of \"\(name)\" holds \(item), not a non-negative integer")
-                    }
-                    return n
-                }
-            }
-            guard case .string(let dtypeName) = try field("dtype") else {
-                throw fail(.badHeader, "\"dtype\" of \"\(name)\" is not a string")
-            }
-            guard let dtype = DType(rawValue: dtypeName) else {
-                let supported = DType.allCases.map(\.rawValue).joined(separator: ", ")
-                throw fail(.unsupportedDType, "tensor \"\(name)\" has dtype \(dtypeName); supported: \(supported)")
-            }
-            let shape = try naturals("shape")
-            let offsets = try naturals("data_offsets")
-            guard offsets.count == 2 else {
-                throw fail(.badHeader, "\"data_offsets\" of \"\(name)\" has \(offsets.count) numbers, not 2 [begin, end]")
-            }
-            let (begin, end) = (offsets[0], offsets[1])
+            let (begin, end) = (tensor.offsets[0], tensor.offsets[1])
             guard begin <= end else {
                 throw fail(.badOffsets, "tensor \"\(name)\" has data_offsets [\(begin), \(end)]: begin after end")
             }
             guard let count = elementCount(shape) else {
                 throw fail(.badOffsets, "tensor \"\(name)\" has shape \(shape), too many elements")
             }
-            let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.size)
+            let (byteCount, overflow) = count.multipliedReportingOverflow(by: 4)
             guard !overflow, byteCount == end - begin else {
-                throw fail(.badOffsets, "tensor \"\(name)\" has data_offsets [\(begin), \(end)] (\(end - begin) bytes) but shape \(shape) of \(dtypeName) needs \(overflow ? "more" : String(byteCount)) bytes")
+                throw fail(.badOffsets, "tensor \"\(name)\" has data_offsets [\(begin), \(end)] (\(end - begin) bytes) but shape \(shape) of \(dtype) needs \(overflow ? "more" : String(byteCount)) bytes")
             }
             guard end <= bufferSize else {
                 throw fail(.truncated, "tensor \"\(name)\" ends at byte \(end) of the data but the file holds only \(bufferSize) data bytes (truncated file?)")
             }
-            entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
+            entries.append(Entry(name: name, shape: shape, begin: begin, end: end))
         }
 
         // 4. The tensors tile the data buffer: sorted by offset, each starts where the last ended.
@@ -312,7 +291,7 @@ public enum SafeTensors {
 
         // 5. The numbers.
         let tensors = entries.map { e in
-            NamedArray(name: e.name, shape: e.shape, values: e.dtype.decode(bytes, from: dataStart + e.begin, to: dataStart + e.end))
+            NamedArray(name: e.name, shape: e.shape, values: decodeF32(bytes, from: dataStart + e.begin, to: dataStart + e.end))
         }
         return (tensors, metadata)
     }
@@ -371,47 +350,140 @@ public enum SafeTensors {
         }
         return count
     }
+    /// The F32 values stored little-endian in `bytes[begin..<end]` (checked to be in range, whole elements).
+    static func decodeF32(_ bytes: [UInt8], from begin: Int, to end: Int) -> [Float] {
+        stride(from: begin, to: end, by: 4).map { Float(bitPattern: readLittleEndian(UInt32.self, bytes, at: $0)) }
+    }
 
-    /// The element types we can read, named as in the safetensors header.
-    enum DType: String, CaseIterable {
-        case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64"
+    /// What JSONDecoder said beyond "not valid JSON", as " (…)", or "" (on Linux it says no more).
+    static func reason(_ error: Error) -> String {
+        let detail = switch error {
+        case DecodingError.dataCorrupted(let context): context.debugDescription
+        default: String(describing: error)
+        }
+        return detail == "The given data was not valid JSON." ? "" : " (\(detail))"
+    }
+}
 
-        var size: Int {
-            switch self {
-            case .f32: 4
-            case .f16, .bf16: 2
-            case .f64: 8
+// MARK: - The header, through JSONDecoder
+
+/// A JSON object key of any name.
+struct AnyKey: CodingKey {
+    var stringValue: String
+    init(_ name: String) { stringValue = name }
+    init(stringValue: String) { self.init(stringValue) }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { nil }
+}
+
+/// The header as `JSONDecoder` reads it: every top-level member by name.
+///
+/// Each member is decoded on its own and what is wrong with it is kept as a message rather than
+/// thrown, so that `parse` can report problems in the order of the file (a dictionary has no
+/// order) and only after checking for duplicate names (which `members` cannot show).
+struct Header: Decodable {
+    /// One tensor's entry as written: `{"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}`.
+    struct Tensor { var dtype: String; var shape: [Int]; var offsets: [Int] }
+    enum Member { case metadata([String: String]), tensor(Tensor) }
+    struct Problem: Error { var message: String }
+    struct NotAnObject: Error {}
+
+    var members: [String: Result<Member, Problem>] = [:]
+
+    init(from decoder: Decoder) throws {
+        guard let object = try? decoder.container(keyedBy: AnyKey.self) else { throw NotAnObject() }
+        for key in object.allKeys {
+            do {
+                members[key.stringValue] = .success(try Self.member(key.stringValue, in: object))
+            } catch let problem as Problem {
+                members[key.stringValue] = .failure(problem)
+            } catch {
+                members[key.stringValue] = .failure(Problem(message: "entry \"\(key.stringValue)\" cannot be read: \(error)"))
             }
         }
+    }
 
-        /// The values stored in `bytes[begin..<end]` (already checked to be in range, whole elements).
-        func decode(_ bytes: [UInt8], from begin: Int, to end: Int) -> [Float] {
-            stride(from: begin, to: end, by: size).map { i in
-                switch self {
-                case .f32: Float(bitPattern: readLittleEndian(UInt32.self, bytes, at: i))
-                case .f64: Float(Double(bitPattern: readLittleEndian(UInt64.self, bytes, at: i)))
-                // bfloat16 is the top half of a float32.
-                case .bf16: Float(bitPattern: UInt32(readLittleEndian(UInt16.self, bytes, at: i)) << 16)
-                case .f16: floatFromHalf(readLittleEndian(UInt16.self, bytes, at: i))
+    private static func member(_ name: String, in object: KeyedDecodingContainer<AnyKey>) throws -> Member {
+        let key = AnyKey(name)
+        if name == "__metadata__" {
+            guard let pairs = try? object.nestedContainer(keyedBy: AnyKey.self, forKey: key) else {
+                throw Problem(message: "\"__metadata__\" is not a JSON object")
+            }
+            var metadata: [String: String] = [:]
+            for k in pairs.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+                guard let value = try? pairs.decode(String.self, forKey: k) else {
+                    throw Problem(message: "metadata \"\(k.stringValue)\" is not a string (safetensors metadata maps strings to strings)")
                 }
+                metadata[k.stringValue] = value
             }
+            return .metadata(metadata)
         }
+        guard let fields = try? object.nestedContainer(keyedBy: AnyKey.self, forKey: key) else {
+            throw Problem(message: "entry \"\(name)\" is not a JSON object with dtype, shape and data_offsets")
+        }
+        for field in ["dtype", "shape", "data_offsets"] where !fields.contains(AnyKey(field)) {
+            throw Problem(message: "entry \"\(name)\" has no \"\(field)\"")
+        }
+        guard let dtype = try? fields.decode(String.self, forKey: AnyKey("dtype")) else {
+            throw Problem(message: "\"dtype\" of \"\(name)\" is not a string")
+        }
+        /// An array of non-negative integers. Numbers are read as `Decimal`, which keeps the literal's
+        /// digits, so "1.5", "-1" and "99999999999999999999999" are reported as written.
+        func naturals(_ field: String) throws -> [Int] {
+            guard var items = try? fields.nestedUnkeyedContainer(forKey: AnyKey(field)) else {
+                throw Problem(message: "\"\(field)\" of \"\(name)\" is not an array")
+            }
+            var numbers: [Int] = []
+            while !items.isAtEnd {
+                guard let number = try? items.decode(Decimal.self) else {
+                    throw Problem(message: "\"\(field)\" of \"\(name)\" holds something that is not a number in range")
+                }
+                guard let n = Int(number.description), n >= 0 else {
+                    throw Problem(message: "\"\(field)\" of \"\(name)\" holds \(number), not a non-negative integer")
+                }
+                numbers.append(n)
+            }
+            return numbers
+        }
+        return .tensor(Tensor(dtype: dtype, shape: try naturals("shape"), offsets: try naturals("data_offsets")))
     }
+}
 
-    /// IEEE half precision (1 sign, 5 exponent, 10 fraction bits) to Float, exactly. Written out
-    /// because `Float16` is unavailable on Intel Macs.
-    static func floatFromHalf(_ h: UInt16) -> Float {
-        let sign: Float = h & 0x8000 != 0 ? -1 : 1
-        let exponent = Int(h >> 10 & 0x1f)
-        let fraction = UInt32(h & 0x3ff)
-        switch exponent {
-        case 0: return sign * Float(fraction) * 0x1p-24  // zero and subnormals: fraction × 2⁻²⁴
-        case 31:  // infinity and NaN (payload kept)
-            return Float(bitPattern: UInt32(h & 0x8000) << 16 | 0x7f80_0000 | fraction << 13)
-        default:  // rebias the exponent from 15 to 127, widen the fraction from 10 to 23 bits
-            return Float(bitPattern: UInt32(h & 0x8000) << 16 | UInt32(exponent - 15 + 127) << 23 | fraction << 13)
+/// The names of the header's top-level members in file order, repeats kept. Runs on a header that
+/// JSONDecoder has accepted as an object, so it only has to follow strings and nesting: a string at
+/// depth 1 followed by ':' is a name. Escaped names ("\u0061") are decoded, so they compare equal
+/// to their plain spelling.
+func topLevelNames(_ header: [UInt8]) -> [String] {
+    let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), colon = UInt8(ascii: ":")
+    let whitespace: Set<UInt8> = [0x20, 0x09, 0x0a, 0x0d]
+    var names: [String] = []
+    var depth = 0
+    var i = 0
+    while i < header.count {
+        let c = header[i]
+        if c == quote {
+            let start = i
+            i += 1
+            while i < header.count && header[i] != quote { i += header[i] == backslash ? 2 : 1 }
+            i += 1  // past the closing quote
+            guard depth == 1, i <= header.count else { continue }
+            var j = i
+            while j < header.count && whitespace.contains(header[j]) { j += 1 }
+            guard j < header.count && header[j] == colon else { continue }
+            let literal = header[start..<i]
+            if literal.contains(backslash) {
+                let decoded = try? JSONDecoder().decode([String].self, from: Data([UInt8(ascii: "[")] + literal + [UInt8(ascii: "]")]))
+                names.append(decoded?.first ?? String(decoding: literal, as: UTF8.self))
+            } else {
+                names.append(String(decoding: literal.dropFirst().dropLast(), as: UTF8.self))
+            }
+            continue
         }
+        if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") { depth += 1 }
+        if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") { depth -= 1 }
+        i += 1
     }
+    return names
 }
 
 // MARK: - Bytes
@@ -487,182 +559,4 @@ private func syncDirectory(of path: String) {
     guard fd >= 0 else { return }
     _ = fsync(fd)
     close(fd)
-}
-
-// MARK: - A small JSON reader
-
-/// JSON as the header needs it. Objects keep their members in file order (so duplicate names can
-/// be reported, which JSONSerialization silently merges), and numbers keep their literal text
-/// (so "3", "3.0" and "1e400" are told apart and nothing overflows while parsing).
-indirect enum JSON: CustomStringConvertible {
-    case object([(key: String, value: JSON)])
-    case array([JSON])
-    case string(String)
-    case number(String)
-    case bool(Bool)
-    case null
-
-    var description: String {
-        switch self {
-        case .object: "an object"
-        case .array: "an array"
-        case .string(let s): jsonString(s)
-        case .number(let n): n
-        case .bool(let b): String(b)
-        case .null: "null"
-        }
-    }
-}
-
-/// Recursive descent over the UTF-8 bytes of one JSON value (RFC 8259), surrounding whitespace allowed.
-struct JSONParser {
-    struct Failure: Error { var message: String }
-
-    private let bytes: [UInt8]
-    private var i = 0
-    private var depth = 0
-    private static let maxDepth = 64  // a hostile "[[[[…" must not overflow the stack
-
-    static func parse(_ bytes: [UInt8]) throws -> JSON {
-        var parser = JSONParser(bytes: bytes)
-        parser.skipWhitespace()
-        let value = try parser.value()
-        parser.skipWhitespace()
-        guard parser.i == bytes.count else { throw parser.failure("unexpected text after the JSON value") }
-        return value
-    }
-
-    private init(bytes: [UInt8]) { self.bytes = bytes }
-
-    private func failure(_ what: String) -> Failure { Failure(message: "\(what) at byte \(i) of the header") }
-
-    private var current: UInt8? { i < bytes.count ? bytes[i] : nil }
-
-    private mutating func skipWhitespace() {
-        while let c = current, c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { i += 1 }
-    }
-
-    private mutating func expect(_ c: Character) throws {
-        guard current == c.asciiValue else { throw failure("expected '\(c)'") }
-        i += 1
-    }
-
-    private mutating func value() throws -> JSON {
-        guard let c = current else { throw failure("unexpected end") }
-        switch c {
-        case UInt8(ascii: "{"): return try object()
-        case UInt8(ascii: "["): return try array()
-        case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
-        default:
-            for (word, result) in [("true", JSON.bool(true)), ("false", .bool(false)), ("null", .null)]
-            where bytes[i...].starts(with: word.utf8) {
-                i += word.utf8.count
-                return result
-            }
-            throw failure("unexpected character")
-        }
-    }
-
-    private mutating func nested<T>(_ body: (inout JSONParser) throws -> T) throws -> T {
-        depth += 1
-        defer { depth -= 1 }
-        guard depth <= Self.maxDepth else { throw failure("nested deeper than \(Self.maxDepth) levels") }
-        return try body(&self)
-    }
-
-    private mutating func object() throws -> JSON {
-        try nested { p in
-            try p.expect("{")
-            var members: [(key: String, value: JSON)] = []
-            p.skipWhitespace()
-            if p.current == UInt8(ascii: "}") { p.i += 1; return .object(members) }
-            while true {
-                p.skipWhitespace()
-                guard p.current == UInt8(ascii: "\"") else { throw p.failure("expected a string key") }
-                let key = try p.string()
-                p.skipWhitespace()
-                try p.expect(":")
-                p.skipWhitespace()
-                members.append((key, try p.value()))
-                p.skipWhitespace()
-                if p.current == UInt8(ascii: ",") { p.i += 1; continue }
-                try p.expect("}")
-                return .object(members)
-            }
-        }
-    }
-
-    private mutating func array() throws -> JSON {
-        try nested { p in
-            try p.expect("[")
-            var items: [JSON] = []
-            p.skipWhitespace()
-            if p.current == UInt8(ascii: "]") { p.i += 1; return .array(items) }
-            while true {
-                p.skipWhitespace()
-                items.append(try p.value())
-                p.skipWhitespace()
-                if p.current == UInt8(ascii: ",") { p.i += 1; continue }
-                try p.expect("]")
-                return .array(items)
-            }
-        }
-    }
-
-    private mutating func number() throws -> String {
-        let start = i
-        func digits(_ p: inout JSONParser) -> Int {
-            let from = p.i
-            while let c = p.current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) { p.i += 1 }
-            return p.i - from
-        }
-        if current == UInt8(ascii: "-") { i += 1 }
-        guard digits(&self) > 0 else { throw failure("expected digits") }
-        if current == UInt8(ascii: ".") {
-            i += 1
-            guard digits(&self) > 0 else { throw failure("expected digits after '.'") }
-        }
-        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
-            i += 1
-            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { i += 1 }
-            guard digits(&self) > 0 else { throw failure("expected exponent digits") }
-        }
-        return String(decoding: bytes[start..<i], as: UTF8.self)
-    }
-
-    private mutating func string() throws -> String {
-        try expect("\"")
-        var utf16: [UInt16] = []  // escapes are UTF-16 code units; surrogate pairs join up at the end
-        var raw: [UInt8] = []     // unescaped bytes, valid UTF-8 (the whole header was checked)
-        func flushRaw() { utf16 += String(decoding: raw, as: UTF8.self).utf16; raw.removeAll() }
-        while true {
-            guard let c = current else { throw failure("unterminated string") }
-            i += 1
-            switch c {
-            case UInt8(ascii: "\""):
-                flushRaw()
-                return String(decoding: utf16, as: UTF16.self)
-            case UInt8(ascii: "\\"):
-                guard let e = current else { throw failure("unterminated string") }
-                i += 1
-                let simple: [UInt8: UInt16] = [0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 0x08, 0x66: 0x0c, 0x6e: 0x0a, 0x72: 0x0d, 0x74: 0x09]
-                flushRaw()
-                if let unit = simple[e] {
-                    utf16.append(unit)
-                } else if e == UInt8(ascii: "u"), i + 4 <= bytes.count,
-                          bytes[i..<i + 4].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
-                          let unit = UInt16(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) {
-                    utf16.append(unit)
-                    i += 4
-                } else {
-                    throw failure("invalid escape")
-                }
-            case 0..<0x20:
-                throw failure("control character in a string")
-            default:
-                raw.append(c)
-            }
-        }
-    }
 }

@@ -15,6 +15,22 @@ public enum GradMode {
     /// Test hook: scale the gradient an op named `op` sends back by `factor`. Used only
     /// by the mutation test, which proves the gradient checks would catch a wrong backward.
     @TaskLocal public static var mutation: (op: String, factor: Float)? = nil
+
+    /// Test hook: multiply ONE element of the gradient an op named `op` sends to its input number
+    /// `input` by `factor`: a bug in a single partial derivative, which one random direction can
+    /// miss. Used by the test of `elementwiseGradientCheck`.
+    @TaskLocal public static var elementMutation: ElementMutation? = nil
+}
+
+/// Which gradient element `GradMode.elementMutation` corrupts, and by how much.
+public struct ElementMutation: Sendable {
+    public var op: String
+    public var input: Int
+    public var element: Int
+    public var factor: Float
+    public init(op: String, input: Int = 0, element: Int, factor: Float) {
+        self.op = op; self.input = input; self.element = element; self.factor = factor
+    }
 }
 
 /// Runs `body` with recording off: nothing it computes can be differentiated, and no
@@ -52,7 +68,7 @@ extension Tensor {
         }
         let order = topologicalOrder()
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): start]
-        let mutation = GradMode.mutation
+        let mutation = GradMode.mutation, elementMutation = GradMode.elementMutation
         withoutGradients {
             for tensor in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
@@ -63,6 +79,11 @@ extension Tensor {
                 var inputGrads = node.backward(g)
                 if let mutation, mutation.op == node.op {
                     inputGrads = inputGrads.map { $0.map { $0 * mutation.factor } }
+                }
+                if let m = elementMutation, m.op == node.op, m.input < inputGrads.count, let gi = inputGrads[m.input] {
+                    var data = gi.data
+                    data[m.element] *= m.factor
+                    inputGrads[m.input] = Tensor(data, shape: gi.shape)
                 }
                 for (input, gi) in zip(node.inputs, inputGrads) where input.requiresGrad {
                     guard let gi else { continue }

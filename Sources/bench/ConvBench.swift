@@ -38,9 +38,8 @@ private func convBenchShapes(resolution r: Int) -> [ConvBenchShape] {
 
 /// Benchmarks the convolution kernels; CSV lines per shape and thread count.
 public func runConvBench(quick: Bool) {
-    let savedThreads = Parallel.threadCount
-    defer { Parallel.threadCount = savedThreads }
-    let threadCounts = savedThreads > 1 ? [1, savedThreads] : [1]
+    let runThreads = Parallel.threadCount  // bench's --threads (scoped by main.swift)
+    let threadCounts = runThreads > 1 ? [1, runThreads] : [1]
     var rng = RandomGenerator(seed: 0x2545_F491_4F6C_DD1D)
     func random() -> Float { rng.uniform(in: -0.5...0.5) }
     for resolution in quick ? [16] : [16, 32] {
@@ -53,9 +52,8 @@ public func runConvBench(quick: Bool) {
             var y = [Float](repeating: 0, count: dy.count), dx = x, dw = w
             let size = "\(s.cin)x\(s.cout)@\(s.size)x\(s.size)/\(s.kernel)"
             for threads in threadCounts {
-                Parallel.threadCount = threads
                 var fwd = 0.0, bwd = 0.0
-                x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in dy.withUnsafeBufferPointer { pdy in
+                Parallel.withThreads(threads) { x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in dy.withUnsafeBufferPointer { pdy in
                     y.withUnsafeMutableBufferPointer { py in dx.withUnsafeMutableBufferPointer { pdx in
                         dw.withUnsafeMutableBufferPointer { pdw in
                             fwd = benchSeconds(quick: quick, targetFlops: 2e9, rounds: 3, flops: s.forwardFlops) {
@@ -67,7 +65,7 @@ public func runConvBench(quick: Bool) {
                             }
                         }
                     } }
-                } } }
+                } } } }
                 let gflops = { (flops: Double, seconds: Double) in String(format: "%.1f", flops / seconds / 1e9) }
                 print("conv_fwd,\(size),\(threads),\(gflops(s.forwardFlops, fwd)),GFLOP/s")
                 print("conv_bwd,\(size),\(threads),\(gflops(2 * s.forwardFlops, bwd)),GFLOP/s")

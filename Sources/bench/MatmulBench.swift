@@ -56,9 +56,8 @@ func benchSeconds(quick: Bool, targetFlops: Double, rounds: Int, flops: Double, 
 
 /// Benchmarks `gemm` and `gemmBatched`; one CSV line per shape and thread count.
 public func runMatmulBench(quick: Bool) {
-    let savedThreads = Parallel.threadCount
-    defer { Parallel.threadCount = savedThreads }
-    let threadCounts = savedThreads > 1 ? [1, savedThreads] : [1]
+    let runThreads = Parallel.threadCount  // bench's --threads (scoped by main.swift)
+    let threadCounts = runThreads > 1 ? [1, runThreads] : [1]
     var rng = RandomGenerator(seed: 0x9E37_79B9_7F4A_7C15)
     func random() -> Float { rng.uniform(in: -0.5...0.5) }
     // MATMUL_BENCH_FILTER=conv_dW (say) runs only the lines whose name or size contains it.
@@ -72,8 +71,7 @@ public func runMatmulBench(quick: Bool) {
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
         let flops = 2.0 * Double(s.batch * s.m * s.n * s.k)
         for threads in threadCounts {
-            Parallel.threadCount = threads
-            let seconds = a.withUnsafeBufferPointer { pa in
+            let seconds = Parallel.withThreads(threads) { a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeMutableBufferPointer { pc in
                         benchSeconds(quick: quick, targetFlops: 2e8, rounds: 5, flops: flops) {
@@ -92,7 +90,7 @@ public func runMatmulBench(quick: Bool) {
                         }
                     }
                 }
-            }
+            } }
             print("matmul_\(s.name),\(size),\(threads),\(String(format: "%.1f", flops / seconds / 1e9)),GFLOP/s")
         }
     }

@@ -36,14 +36,14 @@ do {
 }
 let quick = options.quick
 let only = options.only?.rawValue
-if let n = options.threads {
-    Parallel.threadCount = n  // the model steps use this; the kernel sections measure 1 and all threads themselves
-}
+let threads = options.threads ?? Parallel.processorCount  // the model steps use this; the kernel sections measure 1 and all threads themselves
 
 print("name,size,threads,value,unit")
-if only == nil || only == "matmul" { runMatmulBench(quick: quick) }
-if only == nil || only == "conv" { runConvBench(quick: quick) }
-if only == nil || only == "models" { runModelBench(quick: quick) }
+Parallel.withThreads(threads) {
+    if only == nil || only == "matmul" { runMatmulBench(quick: quick) }
+    if only == nil || only == "conv" { runConvBench(quick: quick) }
+    if only == nil || only == "models" { runModelBench(quick: quick) }
+}
 
 func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()

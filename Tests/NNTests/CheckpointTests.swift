@@ -41,6 +41,29 @@ struct CheckpointTests {
         #expect(wide.parameters.map(\.data) == before)
     }
 
+    @Test("weights holding NaN or ±infinity are refused, naming the file and the tensor, and nothing changes", arguments: [
+        Float.nan, .infinity, -.infinity,
+    ])
+    func nonFiniteWeights(_ bad: Float) throws {
+        var rng = RandomGenerator(seed: 4)
+        let saved = Sequential([Linear(3, 4, using: &rng), SiLU(), Linear(4, 2, using: &rng)])
+        saved.namedParameters[2].tensor.data[5] = bad  // "2.weight", element 5 (safetensors itself stores any float)
+        let path = tempPath("diverged.safetensors")
+        try saved.save(to: path)
+        let fresh = Sequential([Linear(3, 4, using: &rng), SiLU(), Linear(4, 2, using: &rng)])
+        let before = fresh.parameters.map(\.data)
+        do {
+            try fresh.load(from: path)
+            Issue.record("a checkpoint holding \(bad) was loaded")
+        } catch let error as CheckpointError {
+            #expect(error.kind == .nonFiniteValue)
+            for word in [path, "\"2.weight\"", "\(bad)", "element 5", "1 of its 8 values"] {
+                #expect(error.description.contains(word), "\"\(word)\" not in: \(error)")
+            }
+        }
+        #expect(fresh.parameters.map(\.data) == before)
+    }
+
     @Test("a missing checkpoint file is an error naming the file")
     func missingFile() {
         var rng = RandomGenerator(seed: 3)

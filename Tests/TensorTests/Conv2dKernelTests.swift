@@ -180,8 +180,6 @@ struct Conv2dKernelTests {
     /// Results are bit-identical for 1, 2 and 3 threads, on shapes large enough that the GEMMs,
     /// im2col and col2im all run in parallel, with one group and with several.
     @Test func bitIdenticalForAnyThreadCount() {
-        let saved = Parallel.threadCount
-        defer { Parallel.threadCount = saved }
         for g in [geometry(8, 17, 17, 13, 32, k: 3, pad: 1), geometry(6, 64, 8, 8, 48, k: 1),
                   geometry(5, 9, 16, 16, 24, k: 3, stride: 2, pad: 1), geometry(7, 32, 16, 13, 3, k: 3, pad: 1)] {
             let c = ConvCase(g)
@@ -189,9 +187,11 @@ struct Conv2dKernelTests {
             for budget in [nil, 3 * imageColumns] {
                 var reference: ([Float], [Float]?, [Float]?)? = nil
                 for threads in [1, 2, 3] {
-                    Parallel.threadCount = threads
-                    let y = c.forward(columnBudget: budget)
-                    let (dx, dw) = c.backward(columnBudget: budget)
+                    let (y, dx, dw) = Parallel.withThreads(threads) { () -> ([Float], [Float]?, [Float]?) in
+                        let y = c.forward(columnBudget: budget)
+                        let (dx, dw) = c.backward(columnBudget: budget)
+                        return (y, dx, dw)
+                    }
                     if let (y0, dx0, dw0) = reference {
                         #expect(y == y0 && dx! == dx0! && dw! == dw0!, "\(g), \(threads) threads, budget \(String(describing: budget))")
                     } else {

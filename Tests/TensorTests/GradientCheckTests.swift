@@ -163,3 +163,42 @@ struct GradientCheckTests {
         #expect(z.node?.op == "sum")
     }
 }
+
+/// A single partial derivative off by 1 %: the kind of bug (an index off by one at an edge, a
+/// border pixel's missing term) that a scaled-whole-backward mutation does not model.
+struct ElementMutationCase: CustomTestStringConvertible, Sendable {
+    let gradCase: String  // a row of `gradCases`
+    let input: Int
+    /// The element to corrupt; nil: the one whose *numerical* partial is largest in magnitude.
+    let element: Int?
+    var testDescription: String { "\(gradCase), input \(input), element \(element.map(String.init) ?? "largest")" }
+}
+
+extension GradientCheckTests {
+    @Test("one element of one gradient off by 1 %: the elementwise check fails exactly that element", arguments: [
+        ElementMutationCase(gradCase: "matmul 2-D", input: 1, element: nil),
+        ElementMutationCase(gradCase: "conv2d 3x3 pad 1", input: 1, element: nil),
+        ElementMutationCase(gradCase: "conv2d 3x3 pad 1", input: 0, element: 0),  // a corner pixel: fewest terms
+        ElementMutationCase(gradCase: "normalize (group norm runs)", input: 0, element: nil),
+        ElementMutationCase(gradCase: "gelu", input: 0, element: 3),
+    ])
+    func singleElementMutationIsCaught(_ m: ElementMutationCase) throws {
+        let c = try #require(gradCases.first { $0.name == m.gradCase })
+        let inputs = c.makeInputs(seed: 1)
+        let clean = elementwiseGradientCheck(inputs, seed: 101, c.f)
+        #expect(clean.allSatisfy { $0.result.passes() }, "\(c.name): \(clean.filter { !$0.result.passes() })")
+
+        // An element whose partial is at least 10 % of the largest, so 1 % of it is 1 % in the check.
+        let partials = clean.filter { $0.input == m.input }.map { Swift.abs($0.result.numerical) }
+        let element = m.element ?? partials.firstIndex(of: partials.max()!)!
+        #expect(partials[element] >= 0.1 * partials.max()!)
+        let mutation = ElementMutation(op: c.mutates!, input: m.input, element: element, factor: 1.01)
+        let (checks, directional) = GradMode.$elementMutation.withValue(mutation) {
+            (elementwiseGradientCheck(inputs, seed: 101, c.f), gradientCheck(inputs, seed: 101, c.f))
+        }
+        let failing = checks.filter { !$0.result.passes() }
+        let note = "one random direction over all elements gave \(directional)"
+        #expect(failing.map { [$0.input, $0.element] } == [[m.input, element]],
+                "\(c.name): expected only input \(m.input) element \(element) to fail; failing: \(failing); \(note)")
+    }
+}

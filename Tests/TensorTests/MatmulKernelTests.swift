@@ -128,24 +128,22 @@ struct MatmulKernelTests {
 
     /// The result must not depend on how many threads computed it.
     @Test func bitIdenticalForAnyThreadCount() {
-        let saved = Parallel.threadCount
-        defer { Parallel.threadCount = saved }
+        // The count is scoped to this test (`withThreads`), so suites running at the same time cannot change it.
         for (transA, transB) in transposes {
             for (m, n, k) in [(130, 300, 600), (37, 1000, 70), (3, 2000, 300)] {
                 let t = GemmCase(transA: transA, transB: transB, m: m, n: n, k: k, seed: 11)
                 var results: [[Float]] = []
                 for threads in [1, 2, 3] {
-                    Parallel.threadCount = threads
-                    results.append(t.run(accumulate: true, gemmFast))
+                    results.append(Parallel.withThreads(threads) { t.run(accumulate: true, gemmFast) })
                 }
                 #expect(results[0] == results[1] && results[0] == results[2], "m=\(m) n=\(n) k=\(k)")
             }
         }
         var batchResults: [[Float]] = []
         for threads in [1, 2, 3] {
-            Parallel.threadCount = threads
-            batchResults.append(runBatched(batch: 40, transA: false, transB: true, m: 16, n: 16, k: 64,
-                                           shareB: false, fast: true))
+            batchResults.append(Parallel.withThreads(threads) {
+                runBatched(batch: 40, transA: false, transB: true, m: 16, n: 16, k: 64, shareB: false, fast: true)
+            })
         }
         #expect(batchResults[0] == batchResults[1] && batchResults[0] == batchResults[2])
     }

@@ -19,7 +19,4 @@ extension Tensor {
 
     /// Mean squared error: mean((self − target)²).
     public func mse(_ target: Tensor) -> Tensor { (self - target).pow(2).mean() }
-
-    /// Flattens all axes into one.
-    public func flattened() -> Tensor { reshaped([count]) }
 }
