@@ -85,7 +85,9 @@ let package = Package(
         .target(name: "ExerciseSupport"),
         .target(name: "ExerciseChecks", dependencies: ["ExerciseSupport", "Diffusion", "Datasets", "Tensor"]),
         .executableTarget(name: "progress", dependencies: ["ExerciseChecks", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "ExerciseTests", dependencies: ["ExerciseChecks"] + exerciseChapters.map { .target(name: "Exercises\($0)") }),
+        // The learner's checks run in child processes: each chapter's runner `checkNN`, built beside the tests.
+        .executableTarget(name: "harness-demo", dependencies: ["ExerciseChecks"], path: "Sources/ExerciseRunners/harness-demo"),
+        .testTarget(name: "ExerciseTests", dependencies: ["ExerciseChecks", "harness-demo"] + exerciseChapters.map { .target(name: "check\($0)") }),
         .testTarget(name: "SolutionTests", dependencies: ["ExerciseChecks"] + exerciseChapters.map { .target(name: "Solutions\($0)") }),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], resources: [.copy("Fixtures")]),

@@ -6,8 +6,8 @@
 // is in Sources/Diffusion/DDPM.swift (Algorithm 1's loss, eq. 11's reverse step, Algorithm 2),
 // Sources/Diffusion/DDIM.swift (eq. 12 with η = 0) and Sources/Diffusion/Metrics.swift (energy
 // distance), the network in Sources/Diffusion/NoiseMLP.swift, trained by Sources/Diffusion/Training.swift;
-// the data in Sources/Datasets/Toy2D.swift. Model.swift beside this file holds the configuration and
-// the weight cache.
+// the data in Sources/Datasets/Toy2D.swift. Model.swift beside this file holds the command line and
+// the recipe of the trained MLP.
 
 import ChapterKit
 import Datasets
@@ -96,7 +96,7 @@ if trained.fromCache {
     book.say("""
         Trained \(recipe.training.steps) steps in \(seconds(trained.seconds)) \
         (\(fmt(trained.millisecondsPerStep, 3)) ms per step), \(model.parameterCount) parameters; \
-        weights saved to \(cacheName), so a rerun with the same configuration samples at once.
+        weights saved to \(cacheName), so a rerun with the same recipe samples at once.
         """)
 }
 let window = max(1, min(500, trained.losses.count / 20))
@@ -274,7 +274,7 @@ if options.run.ablate {
                     caption: "Samples (orange) over fresh data (blue) for each dataset, \(T) ancestral steps")
 } else {
     book.say("""
-        `--ablate` trains the same recipe on all three datasets (cached by configuration) and tables \
+        `--ablate` trains the same recipe on all three datasets (cached by recipe) and tables \
         DDPM's and DDIM's energy distance beside each dataset's noise floor. Or run one at a time with \
         `--dataset spiral`, `--dataset rings`.
         """)

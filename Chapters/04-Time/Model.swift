@@ -7,6 +7,14 @@ import Datasets
 import Diffusion
 import Tensor
 
+/// This chapter's numbers for the flags the image chapters share.
+enum Defaults: ImageModelDefaults {
+    static let trainSteps = 1500
+    static let samplingSteps = 50
+    static let samples = (full: 256, quick: 16)
+    static let samplesHelp = "Images sampled for validity and coverage"
+}
+
 struct Options: ChapterCommand {
     static let configuration = CommandConfiguration(
         commandName: "04-time",
@@ -15,34 +23,16 @@ struct Options: ChapterCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
+    @OptionGroup var model: ImageModelOptions<Defaults>
     @Option(help: "How the UNet is told t: none, scalar or sinusoidal.") var conditioning: TimeConditioning = .sinusoidal
-    @Option(help: "Training steps (default 1500; 40 with --quick).") var trainSteps: Int?
-    @Option(help: "Base width c of the UNet, a multiple of 8 (default 32; 8 with --quick).") var channels: Int?
-    @Option(help: "Training batch size (default 64; 16 with --quick).") var batch: Int?
-    @Option(help: "Peak learning rate of Adam.") var lr: Float = 0.002
-    @Option(help: "Images sampled for validity and coverage (default 256; 16 with --quick).") var samples: Int?
-    @Option(help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic.") var eta: Float = 1
-    @Option(help: "Sampler steps (default 50; 10 with --quick).") var samplingSteps: Int?
-
-    func validate() throws {
-        try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps)
-        try Bounds.checkChannels(channels)
-        try Bounds.check(batch, "--batch", in: Bounds.batch)
-        try Bounds.checkLearningRate(lr)
-        try Bounds.check(samples, "--samples", in: Bounds.samples)
-        try Bounds.check(eta, "--eta", in: 0...1)
-        try Bounds.check(samplingSteps, "--sampling-steps", in: Bounds.samplingSteps)
-    }
 
     var recipe: TimeRecipe {
         let quick = common.quick
-        return TimeRecipe(conditioning: conditioning, channels: channels ?? (quick ? 8 : 32), size: 16,
-                          batch: batch ?? (quick ? 16 : 64),
-                          training: TrainingOptions(steps: trainSteps ?? (quick ? 40 : 1500), learningRate: lr, emaDecay: 0.999),
-                          seed: common.seed)
+        return TimeRecipe(conditioning: conditioning, channels: model.channels(quick: quick), size: 16,
+                          batch: model.batch(quick: quick), training: model.training(quick: quick), seed: common.seed)
     }
-    var sampleCount: Int { samples ?? (common.quick ? 16 : 256) }
-    var sampler: Sampler { Sampler(eta: eta, steps: samplingSteps ?? (common.quick ? 10 : 50)) }
+    var sampleCount: Int { model.sampleCount(quick: common.quick) }
+    var sampler: Sampler { model.sampler(quick: common.quick) }
 }
 
 /// Everything that decides a trained TimeUNet: how it is told t, its width, the data, the trainer, the seed.

@@ -8,6 +8,14 @@ import Datasets
 import Diffusion
 import Tensor
 
+/// This chapter's numbers for the flags the image chapters share.
+enum Defaults: ImageModelDefaults {
+    static let trainSteps = 1200
+    static let samplingSteps = 50
+    static let samples = (full: 256, quick: 16)
+    static let samplesHelp = "Images sampled for validity and coverage"
+}
+
 struct Options: ChapterCommand {
     static let configuration = CommandConfiguration(
         commandName: "05-attention",
@@ -16,38 +24,24 @@ struct Options: ChapterCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
+    @OptionGroup var model: ImageModelOptions<Defaults>
     @Option(help: "After the 8×8 and 4×4 blocks: attention, positionwise (the control), pointwise or none.")
     var mixing: PositionMixing = .attention
-    @Option(help: "Training steps (default 1200; 40 with --quick).") var trainSteps: Int?
-    @Option(help: "Base width c of the UNet, a multiple of 8 (default 32; 8 with --quick).") var channels: Int?
     @Option(help: "Attention heads (must divide 2c).") var heads: Int = 4
-    @Option(help: "Training batch size (default 64; 16 with --quick).") var batch: Int?
-    @Option(help: "Peak learning rate of Adam.") var lr: Float = 0.002
-    @Option(help: "Images sampled for validity and coverage (default 256; 16 with --quick).") var samples: Int?
-    @Option(help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic.") var eta: Float = 1
-    @Option(help: "Sampler steps (default 50; 10 with --quick).") var samplingSteps: Int?
 
     func validate() throws {
-        try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps)
-        try Bounds.checkChannels(channels)
         try Bounds.check(heads, "--heads", in: Bounds.heads)
-        let width = 2 * (channels ?? (common.quick ? 8 : 32))
+        let width = 2 * model.channels(quick: common.quick)
         if width % heads != 0 { throw ValidationError("--heads \(heads) must divide the attention width 2c = \(width)") }
-        try Bounds.check(batch, "--batch", in: Bounds.batch)
-        try Bounds.checkLearningRate(lr)
-        try Bounds.check(samples, "--samples", in: Bounds.samples)
-        try Bounds.check(eta, "--eta", in: 0...1)
-        try Bounds.check(samplingSteps, "--sampling-steps", in: Bounds.samplingSteps)
     }
 
     var recipe: AttentionRecipe {
         let quick = common.quick
-        return AttentionRecipe(mixing: mixing, channels: channels ?? (quick ? 8 : 32), heads: heads, batch: batch ?? (quick ? 16 : 64),
-                               training: TrainingOptions(steps: trainSteps ?? (quick ? 40 : 1200), learningRate: lr, emaDecay: 0.999),
-                               seed: common.seed)
+        return AttentionRecipe(mixing: mixing, channels: model.channels(quick: quick), heads: heads, batch: model.batch(quick: quick),
+                               training: model.training(quick: quick), seed: common.seed)
     }
-    var sampleCount: Int { samples ?? (common.quick ? 16 : 256) }
-    var sampler: Sampler { Sampler(eta: eta, steps: samplingSteps ?? (common.quick ? 10 : 50)) }
+    var sampleCount: Int { model.sampleCount(quick: common.quick) }
+    var sampler: Sampler { model.sampler(quick: common.quick) }
 }
 
 /// Everything that decides a trained paired-Shapes UNet: its mixing block, width and heads, the

@@ -10,6 +10,14 @@ import Foundation
 import NN
 import Tensor
 
+/// This chapter's numbers for the flags the image chapters share.
+enum Defaults: ImageModelDefaults {
+    static let trainSteps = 2000
+    static let samplingSteps = 25
+    static let samples = (full: 100, quick: 8)
+    static let samplesHelp = "Samples per guidance scale for the adherence table"
+}
+
 struct Options: ChapterCommand {
     static let configuration = CommandConfiguration(
         commandName: "06-text",
@@ -18,33 +26,20 @@ struct Options: ChapterCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
+    @OptionGroup var model: ImageModelOptions<Defaults>
     @Option(help: ArgumentHelp("Also draw this prompt (repeatable), e.g. \"red circle top left\".", valueName: "text"))
     var prompt: [String] = []
     @Option(help: "Guidance scale w for --prompt and --interactive (0: ignore the prompt, 1: plain conditional).")
     var guidance: Float = 3
-    @Option(help: "Sampler steps (default 25; 10 with --quick).") var samplingSteps: Int?
-    @Option(help: "DDIM's η: 1 ancestral, 0 deterministic.") var eta: Float = 1
     @Option(help: ArgumentHelp("Sample from these weights (a .safetensors this chapter saved) instead of training.", valueName: "file"))
     var load: String?
     @Option(help: "What the UNet is trained to predict: velocity (v) or epsilon (the noise).") var predict: PredictionTarget = .velocity
     @Flag(help: "Train without the x, y input channels (to see what they buy).") var noCoordinates = false
     @Flag(help: "Read prompts from standard input and write an image for each.") var interactive = false
     @Flag(help: "Also train without some colour–shape pairs and measure those prompts.") var holdout = false
-    @Option(help: "Training steps (default 2000; 40 with --quick).") var trainSteps: Int?
-    @Option(help: "Base width c of the UNet, a multiple of 8 (default 32; 8 with --quick).") var channels: Int?
-    @Option(help: "Training batch size (default 64; 16 with --quick).") var batch: Int?
-    @Option(help: "Peak learning rate of Adam.") var lr: Float = 0.002
-    @Option(help: "Samples per guidance scale for the adherence table (default 100; 8 with --quick).") var samples: Int?
 
     func validate() throws {
         try Bounds.check(guidance, "--guidance", in: 0...20)
-        try Bounds.check(samplingSteps, "--sampling-steps", in: Bounds.samplingSteps)
-        try Bounds.check(eta, "--eta", in: 0...1)
-        try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps)
-        try Bounds.checkChannels(channels)
-        try Bounds.check(batch, "--batch", in: Bounds.batch)
-        try Bounds.checkLearningRate(lr)
-        try Bounds.check(samples, "--samples", in: Bounds.samples)
         for text in prompt {
             do { _ = try Tokenizer.shapes.encode(text); _ = try ShapePrompt.parse(text) } catch { throw ValidationError("--prompt: \(error)") }
         }
@@ -52,14 +47,12 @@ struct Options: ChapterCommand {
 
     var recipe: TextRecipe {
         let quick = common.quick
-        return TextRecipe(channels: channels ?? (quick ? 8 : 32), textDim: quick ? 16 : 64, textLayers: 2, coordinates: !noCoordinates,
-                          batch: batch ?? (quick ? 16 : 64),
-                          training: TrainingOptions(steps: trainSteps ?? (quick ? 40 : 2000), learningRate: lr, emaDecay: 0.999,
-                                                    target: predict),
+        return TextRecipe(channels: model.channels(quick: quick), textDim: quick ? 16 : 64, textLayers: 2, coordinates: !noCoordinates,
+                          batch: model.batch(quick: quick), training: model.training(quick: quick, target: predict),
                           dropCaption: 0.1, dropAttribute: 0.15, holdout: [], seed: common.seed)
     }
-    var perScale: Int { samples ?? (common.quick ? 8 : 100) }
-    var sampler: Sampler { Sampler(eta: eta, steps: samplingSteps ?? (common.quick ? 10 : 25)) }
+    var perScale: Int { model.sampleCount(quick: common.quick) }
+    var sampler: Sampler { model.sampler(quick: common.quick) }
 }
 
 /// Everything that decides the trained text-to-image model: the UNet's width and inputs, the text

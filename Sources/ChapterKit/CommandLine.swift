@@ -17,6 +17,7 @@
 // usage ends in one line on stderr naming the flag, with exit status 2; `--help` prints the flags.
 
 import ArgumentParser
+import Diffusion
 import Foundation
 
 /// The flags every chapter takes: `--quick`, `--seed`, `--out`.
@@ -153,4 +154,51 @@ public enum Bounds {
 /// Writes one line to standard error.
 public func standardError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// The defaults of a chapter that trains a UNet on images (chapters 3–6), for `ImageModelOptions`.
+public protocol ImageModelDefaults {
+    /// Training steps of a full run (a `--quick` run takes 40).
+    static var trainSteps: Int { get }
+    /// Sampler steps of a full run (a `--quick` run takes 10).
+    static var samplingSteps: Int { get }
+    /// Samples drawn for the chapter's measures in a full run, and in a `--quick` one.
+    static var samples: (full: Int, quick: Int) { get }
+    /// What the chapter's samples are drawn for (the help of `--samples`).
+    static var samplesHelp: String { get }
+}
+
+/// The flags every image chapter shares: the UNet's width, how it is trained, how it is sampled.
+/// Each chapter fills in its own defaults through `D`, so the help shows the chapter's numbers.
+public struct ImageModelOptions<D: ImageModelDefaults>: ParsableArguments {
+    @Option(help: "Training steps (default \(D.trainSteps); 40 with --quick).") public var trainSteps: Int?
+    @Option(help: "Base width c of the UNet, a multiple of 8 (default 32; 8 with --quick).") public var channels: Int?
+    @Option(help: "Training batch size (default 64; 16 with --quick).") public var batch: Int?
+    @Option(help: "Peak learning rate of Adam.") public var lr: Float = 0.002
+    @Option(help: "\(D.samplesHelp) (default \(D.samples.full); \(D.samples.quick) with --quick).") public var samples: Int?
+    @Option(help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic.") public var eta: Float = 1
+    @Option(help: "Sampler steps (default \(D.samplingSteps); 10 with --quick).") public var samplingSteps: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps)
+        try Bounds.checkChannels(channels)
+        try Bounds.check(batch, "--batch", in: Bounds.batch)
+        try Bounds.checkLearningRate(lr)
+        try Bounds.check(samples, "--samples", in: Bounds.samples)
+        try Bounds.check(eta, "--eta", in: 0...1)
+        try Bounds.check(samplingSteps, "--sampling-steps", in: Bounds.samplingSteps)
+    }
+
+    public func channels(quick: Bool) -> Int { channels ?? (quick ? 8 : 32) }
+    public func batch(quick: Bool) -> Int { batch ?? (quick ? 16 : 64) }
+    public func sampleCount(quick: Bool) -> Int { samples ?? (quick ? D.samples.quick : D.samples.full) }
+
+    /// The trainer's options: these steps and learning rate, EMA 0.999, predicting `target`.
+    public func training(quick: Bool, target: PredictionTarget = .epsilon) -> TrainingOptions {
+        TrainingOptions(steps: trainSteps ?? (quick ? 40 : D.trainSteps), learningRate: lr, emaDecay: 0.999, target: target)
+    }
+
+    public func sampler(quick: Bool) -> Sampler { Sampler(eta: eta, steps: samplingSteps ?? (quick ? 10 : D.samplingSteps)) }
 }

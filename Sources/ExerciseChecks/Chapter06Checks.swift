@@ -7,10 +7,11 @@ import Diffusion
 import NN
 import Tensor
 
-/// What the learner's `tokenize` did: tokens, or the unknown word it threw.
+/// What the learner's `tokenize` did: tokens, the unknown word it threw, or how many words were too many.
 public enum TokenizeOutcome: Equatable {
     case tokens([Int])
     case unknown(String)
+    case tooMany(Int)
 }
 
 public struct Chapter06API {
@@ -31,12 +32,21 @@ public enum Chapter06Checks {
     public static let all: [Check<Chapter06API>] = [
         Check("tokenize", file: file, hint: "index in the vocabulary per word, then 0s up to the length; UnknownWord for a word not there") { api in
             let tokenizer = Tokenizer(words: ShapesVocabulary.words, length: ShapesVocabulary.maxWords)
-            for prompt in ["red circle top left", "Blue Square", "center", "", "magenta triangle bottom right"] {
+            for prompt in ["red circle top left", "Blue Square", "RED circle", "center", "", "red  circle   top",
+                           " green triangle ", "magenta triangle bottom right"] {
                 let expected = TokenizeOutcome.tokens(try tokenizer.encode(prompt))
                 let actual = try api.tokenize(prompt, tokenizer.vocabulary, tokenizer.length)
                 guard actual == expected else {
                     throw WrongAnswer("tokenize(\"\(prompt)\")", expected: "\(expected)", actual: "\(actual)",
                                       hint: "lower-case first; the vocabulary's index 0 is <pad>, so \"red\" is 1; pad with 0 to \(tokenizer.length)")
+                }
+            }
+            for prompt in ["red red red red red", "blue square top left center right"] {
+                let count = prompt.split(separator: " ").count
+                let actual = try api.tokenize(prompt, tokenizer.vocabulary, tokenizer.length)
+                guard actual == .tooMany(count) else {
+                    throw WrongAnswer("tokenize(\"\(prompt)\")", expected: "throws TooManyWords(\(count))", actual: "\(actual)",
+                                      hint: "a prompt of more than \(tokenizer.length) words is an error, never cut short")
                 }
             }
             for (prompt, word) in [("red hexagon", "hexagon"), ("<pad>", "<pad>")] {

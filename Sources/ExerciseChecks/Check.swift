@@ -2,6 +2,7 @@
 // with the library's own version of the idea, and returns a verdict. The tests run each check in
 // a child process, so a learner's crash is one failed check, never a dead test run.
 
+import Dispatch
 import Foundation
 @_exported import ExerciseSupport
 import Tensor
@@ -95,17 +96,78 @@ public func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float
     }
 }
 
+/// Throws a `WrongAnswer` unless every value is within `relative` of the expected one *relative to
+/// its own size*: for values that span many orders of magnitude (ᾱ falls to 4e-5), where an absolute
+/// tolerance would accept 0 for everything small.
+public func expectRelativelyClose(_ actual: [Float], _ expected: [Float], relative: Float = 1e-3, _ what: String, hint: String) throws {
+    guard actual.count == expected.count else {
+        throw WrongAnswer(what + " (count)", expected: "\(expected.count) values", actual: "\(actual.count) values", hint: hint)
+    }
+    for i in 0..<actual.count where !(Swift.abs(actual[i] - expected[i]) <= relative * Swift.abs(expected[i])) {
+        throw WrongAnswer(what + " (first difference at index \(i), relative tolerance \(relative))",
+                          expected: show(expected, around: i), actual: show(actual, around: i), hint: hint)
+    }
+}
+
 func show(_ values: [Float], around i: Int) -> String {
     let lo = Swift.max(0, i - 2), hi = Swift.min(values.count, i + 3)
     let shown = (lo..<hi).map { j in (j == i ? ">" : "") + String(format: "%.6g", values[j]) }.joined(separator: ", ")
     return "[\(lo > 0 ? "…, " : "")\(shown)\(hi < values.count ? ", …" : "")] (\(values.count) values)"
 }
 
-// MARK: - A command-line runner (used by `swift run progress`)
+// MARK: - Running a check in a child process, with a time limit
+
+/// How long one check may run before it is stopped and failed (an infinite loop, or an answer far
+/// too slow): the checks themselves take well under a second.
+public let checkTimeLimit: TimeInterval = 60
+
+/// Runs `executable --run id` (a `checkNN` runner) in a child process and returns its verdict: the
+/// child's own verdict line; `.crashed` with the runtime's message ("Fatal error: Index out of
+/// range") if it died; `.failed` if it ran past `limit` seconds (it is then killed).
+public func runCheckInChild(executable: String, id: String, limit: TimeInterval = checkTimeLimit) -> Verdict {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = ["--run", id]
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    let finished = DispatchSemaphore(value: 0)
+    process.terminationHandler = { _ in finished.signal() }
+    do {
+        try process.run()
+    } catch {
+        return .crashed("could not start \(executable): \(error)")
+    }
+    // Read both pipes while the child runs, so a chatty child cannot block on a full pipe.
+    /// Each box is written by one reader and read only after `readers.wait()`.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let output = Box(), errors = Box()
+    let readers = DispatchGroup()
+    DispatchQueue.global().async(group: readers) { output.data = out.fileHandleForReading.readDataToEndOfFile() }
+    DispatchQueue.global().async(group: readers) { errors.data = err.fileHandleForReading.readDataToEndOfFile() }
+    if finished.wait(timeout: .now() + limit) == .timedOut {
+        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
+        finished.wait()
+        readers.wait()
+        return .failed("\(id) did not finish within \(Int(limit)) s — an infinite loop, or a loop over far too many steps?")
+    }
+    readers.wait()
+    let text = String(decoding: errors.data, as: UTF8.self)
+    if process.terminationReason == .uncaughtSignal || process.terminationStatus != 0 {
+        let message = text.split(separator: "\n").last(where: { $0.contains("Fatal error") || $0.contains("error:") })
+            .map { String($0).trimmingCharacters(in: .whitespaces) }
+        let how = process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)" : "exit status \(process.terminationStatus)"
+        return .crashed("your code crashed (\(how))" + (message.map { ": " + $0 } ?? ""))
+    }
+    return Verdict(output: String(decoding: output.data, as: UTF8.self)) ?? .crashed("the check printed no verdict")
+}
+
+// MARK: - A command-line runner (used by `swift run progress` and the exercise tests)
 
 /// `checkNN` executables call this. With `--run ID` it evaluates one check and prints its verdict;
-/// with no arguments it runs every check in a child process of itself (so a crash is contained)
-/// and prints one verdict line per check, prefixed by its id.
+/// with no arguments it runs every check in a child process of itself (so a crash is contained and
+/// an endless loop is stopped) and prints one verdict line per check, prefixed by its id.
 public func runChecksCommandLine<API>(_ checks: [Check<API>], _ api: API) -> Never {
     let args = CommandLine.arguments
     if args.count == 3, args[1] == "--run" {
@@ -116,28 +178,7 @@ public func runChecksCommandLine<API>(_ checks: [Check<API>], _ api: API) -> Nev
         exit(0)
     }
     for check in checks {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["--run", check.id]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        var verdict: Verdict
-        do {
-            try process.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal || process.terminationStatus != 0 {
-                let last = errors.split(separator: "\n").last(where: { $0.contains("error") || $0.contains("Fatal") }) ?? ""
-                verdict = .crashed("signal/status \(process.terminationStatus) \(last)")
-            } else {
-                verdict = Verdict(output: String(decoding: data, as: UTF8.self)) ?? .crashed("no verdict printed")
-            }
-        } catch {
-            verdict = .crashed("could not start: \(error)")
-        }
-        print("\(check.id) \(verdict.line)")
+        print("\(check.id) \(runCheckInChild(executable: CommandLine.arguments[0], id: check.id).line)")
     }
     exit(0)
 }

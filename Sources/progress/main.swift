@@ -28,6 +28,8 @@ struct ProgressOptions: ParsableCommand {
         abstract: "Where you stand: each chapter's exercises as passed, not attempted, failing, crashing or not compiling.")
 
     @Option(help: ArgumentHelp("Check one chapter only, e.g. 03.", valueName: "NN")) var chapter: String?
+    @Flag(help: "Keep watching exercises/: recheck a chapter whenever one of its files is saved, and say what is next.")
+    var watch = false
 
     func validate() throws {
         if let chapter, chapter.count != 2 || Int(chapter) == nil {
@@ -57,35 +59,96 @@ if chapters.isEmpty {
 }
 let binPath = run(["swift", "build", "--show-bin-path"]).output.trimmingCharacters(in: .whitespacesAndNewlines)
 
-var totals: [String: Int] = [:]
-for chapter in chapters {
-    let nn = String(chapter.dropFirst("Chapter".count))
+/// One exercise's line as shown, and its status word.
+struct Outcome {
+    let id: String
+    let verdict: Verdict
+    var status: String {
+        switch verdict {
+        case .passed: "passed"
+        case .notAttempted: "not attempted"
+        case .failed: "failing"
+        case .crashed: "crashing"
+        }
+    }
+}
+
+/// Builds chapter `nn`'s runner and runs every check; prints one line per exercise. Returns the
+/// outcomes, or nil if the chapter does not compile (the errors are printed).
+@discardableResult
+func checkChapter(_ nn: String) -> [Outcome]? {
     print("\nChapter \(nn)")
     let build = run(["swift", "build", "--product", "check\(nn)"])
     if build.status != 0 {
         let errors = build.output.split(separator: "\n").filter { $0.contains("error:") }
         print("  not compiling — fix these, then run again:")
         for e in errors.prefix(5) { print("    " + e.replacingOccurrences(of: root + "/", with: "")) }
-        totals["not compiling", default: 0] += 1
-        continue
+        return nil
     }
-    let result = run([binPath + "/check\(nn)"])
-    for line in result.output.split(separator: "\n") {
+    var outcomes: [Outcome] = []
+    for line in run([binPath + "/check\(nn)"]).output.split(separator: "\n") {
         // Each line is "<exercise id> VERDICT …", written by runChecksCommandLine.
         guard let space = line.firstIndex(of: " "), let verdict = Verdict(output: String(line[line.index(after: space)...]))
         else { continue }
-        let id = String(line[..<space])
-        let (mark, status, detail): (String, String, String)
+        let outcome = Outcome(id: String(line[..<space]), verdict: verdict)
+        let (mark, detail): (String, String)
         switch verdict {
-        case .passed: (mark, status, detail) = ("✔", "passed", "")
-        case .notAttempted(let file): (mark, status, detail) = ("·", "not attempted", file)
-        case .failed(let message): (mark, status, detail) = ("✘", "failing", message)
-        case .crashed(let message): (mark, status, detail) = ("‼", "crashing", message)
+        case .passed: (mark, detail) = ("✔", "")
+        case .notAttempted(let file): (mark, detail) = ("·", file)
+        case .failed(let message): (mark, detail) = ("✘", message)
+        case .crashed(let message): (mark, detail) = ("‼", message)
         }
         let shown = detail.replacingOccurrences(of: "\n", with: "\n      ")
-        print("  \(mark) \(id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(status)\(shown.isEmpty ? "" : ": " + shown)")
-        totals[status, default: 0] += 1
+        print("  \(mark) \(outcome.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(outcome.status)\(shown.isEmpty ? "" : ": " + shown)")
+        outcomes.append(outcome)
     }
+    return outcomes
+}
+
+/// The first exercise of `outcomes` not yet passing, as a line for the learner.
+func nextStep(_ nn: String, _ outcomes: [Outcome]?) -> String {
+    guard let outcomes else { return "Next: make exercises/Chapter\(nn) compile." }
+    guard let next = outcomes.first(where: { $0.verdict != .passed }) else { return "Chapter \(nn): every exercise passes." }
+    if case .notAttempted(let file) = next.verdict { return "Next: \(next.id) in \(file)." }
+    return "Next: fix \(next.id) (\(next.status))."
+}
+
+if options.watch {
+    // rustlings' watch mode: check each chapter once, then recheck a chapter whenever one of its
+    // exercise files is saved, and say which exercise is next. Ctrl-C ends it.
+    func stamps(_ chapter: String) -> [String: Date] {
+        let folder = root + "/exercises/" + chapter
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return Dictionary(uniqueKeysWithValues: names.map { name in
+            (name, ((try? FileManager.default.attributesOfItem(atPath: folder + "/" + name))?[.modificationDate] as? Date) ?? .distantPast)
+        })
+    }
+    var seen = Dictionary(uniqueKeysWithValues: chapters.map { ($0, stamps($0)) })
+    for chapter in chapters {
+        let nn = String(chapter.dropFirst("Chapter".count))
+        print(nextStep(nn, checkChapter(nn)))
+    }
+    print("\nWatching exercises/ — save a file to recheck its chapter; Ctrl-C to stop.")
+    while true {
+        Thread.sleep(forTimeInterval: 1)
+        for chapter in chapters {
+            let now = stamps(chapter)
+            guard now != seen[chapter] else { continue }
+            seen[chapter] = now
+            let nn = String(chapter.dropFirst("Chapter".count))
+            print(nextStep(nn, checkChapter(nn)))
+        }
+    }
+}
+
+var totals: [String: Int] = [:]
+for chapter in chapters {
+    let nn = String(chapter.dropFirst("Chapter".count))
+    guard let outcomes = checkChapter(nn) else {
+        totals["not compiling", default: 0] += 1
+        continue
+    }
+    for outcome in outcomes { totals[outcome.status, default: 0] += 1 }
 }
 print("\n" + ["passed", "failing", "crashing", "not attempted", "not compiling"]
     .map { "\(totals[$0, default: 0]) \($0)" }.joined(separator: ", "))

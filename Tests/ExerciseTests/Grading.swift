@@ -1,10 +1,13 @@
-// Grades the learner's exercises. Each check runs in a child process (an exit test), so a
-// crash in learner code — an index out of range, a force-unwrapped nil — fails that one check
-// with its message instead of killing the whole test run.
+// Grades the learner's exercises. Each check runs in a child process — the chapter's runner
+// `checkNN --run ID`, built beside this test bundle — so a crash in learner code (an index out of
+// range, a force-unwrapped nil) fails that one check with the runtime's message, and a check that
+// runs past `checkTimeLimit` (an infinite loop) is stopped and failed, instead of killing or
+// hanging the whole test run.
 //
 //   not attempted -> the test is skipped (cancelled) with the file to open
 //   wrong answer  -> the test fails with expected vs actual and a hint
-//   crash         -> the test fails with the signal
+//   crash         -> the test fails with the crash message and the hint
+//   too slow      -> the test fails saying so
 //
 // CI sets EXERCISES_EXPECT_STUBS=1 to prove that every shipped stub reports "not attempted".
 
@@ -14,21 +17,20 @@ import Testing
 
 let expectStubs = ProcessInfo.processInfo.environment["EXERCISES_EXPECT_STUBS"] == "1"
 
-/// Shown when learner code crashed the child process (the exit test then reports the signal).
-let crashComment: Comment = "your code crashed (a trap: index out of range, unwrapping nil, integer overflow, …); `swift run progress` shows the crash message"
-
-/// Turns the child's result into a pass, a skip or a failure.
-func grade(_ result: ExitTest.Result?, id: String, hint: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    guard let result else { return }  // the exit test itself already recorded why it could not run
-    let stdout = String(decoding: result.standardOutputContent, as: UTF8.self)
-    let stderr = String(decoding: result.standardErrorContent, as: UTF8.self)
-    let verdict: Verdict
-    switch result.exitStatus {
-    case .exitCode(0): verdict = Verdict(output: stdout) ?? .crashed("the check printed no verdict")
-    default:
-        let reason = stderr.split(separator: "\n").last(where: { $0.contains("Fatal error") || $0.contains("error") })
-        verdict = .crashed("\(id) crashed (\(result.exitStatus))\(reason.map { ": " + $0 } ?? "") — hint: \(hint)")
+/// The path of an executable built beside this test bundle (e.g. "check02").
+func builtExecutable(_ name: String) -> String {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    if directory.lastPathComponent.hasSuffix(".xctest") || directory.path.contains(".xctest/") {
+        while directory.path.contains(".xctest") { directory.deleteLastPathComponent() }
     }
+    return directory.appendingPathComponent(name).path
+}
+
+/// Runs chapter `chapter`'s check `id` on the learner's code and turns its verdict into a pass, a
+/// skip or a failure.
+func grade(chapter: String, id: String, hint: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    var verdict = runCheckInChild(executable: builtExecutable("check\(chapter)"), id: id)
+    if case .crashed(let message) = verdict { verdict = .crashed("\(id): \(message) — hint: \(hint)") }
     if expectStubs {
         if case .notAttempted = verdict { return }
         Issue.record("shipped stub for \(id) should report 'not attempted' but gave: \(verdict)", sourceLocation: sourceLocation)

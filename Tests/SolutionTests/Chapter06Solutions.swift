@@ -8,9 +8,9 @@ import Testing
 struct Chapter06Solutions {
     static let api = Chapter06API(
         tokenize: { prompt, vocabulary, length in
-            do { return .tokens(try Solutions06.tokenize(prompt, vocabulary: vocabulary, length: length)) } catch let e as Solutions06.UnknownWord {
-                return .unknown(e.word)
-            }
+            do { return .tokens(try Solutions06.tokenize(prompt, vocabulary: vocabulary, length: length)) }
+            catch let e as Solutions06.UnknownWord { return .unknown(e.word) }
+            catch let e as Solutions06.TooManyWords { return .tooMany(e.count) }
         },
         crossAttention: { try Solutions06.crossAttention(pixels: $0, words: $1, wq: $2, wk: $3, wv: $4) },
         guidedNoise: { try Solutions06.guidedNoise(conditional: $0, unconditional: $1, scale: $2) })

@@ -13,6 +13,12 @@ public struct UnknownWord: Error {
     public init(_ word: String) { self.word = word }
 }
 
+/// A prompt with more words than there are token slots. Throw it from `tokenize` (the check looks for it).
+public struct TooManyWords: Error {
+    public let count: Int
+    public init(_ count: Int) { self.count = count }
+}
+
 /// Exercise 6.1 — tokenize a prompt.
 ///
 /// Split `prompt` into words (lower-cased, separated by spaces), map each to its index in
@@ -20,7 +26,9 @@ public struct UnknownWord: Error {
 /// ```
 /// vocabulary ["<pad>", "red", "circle", "top", "left"], "Red circle" -> [1, 2, 0, 0]   (length 4)
 /// ```
-/// A word not in the vocabulary (or "<pad>" itself) throws `UnknownWord(word)`.
+/// A word not in the vocabulary (or "<pad>" itself) throws `UnknownWord(word)`; more words than
+/// `length` throws `TooManyWords(count)` (never cut a prompt silently). Extra spaces between words
+/// do not make empty words.
 /// Hint: `prompt.lowercased().split(separator: " ")`, `vocabulary.firstIndex(of:)`.
 public func tokenize(_ prompt: String, vocabulary: [String], length: Int) throws -> [Int] {
     throw NotAttempted()

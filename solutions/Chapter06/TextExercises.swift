@@ -9,9 +9,17 @@ public struct UnknownWord: Error {
     public init(_ word: String) { self.word = word }
 }
 
+/// A prompt with more words than there are token slots. Throw it from `tokenize` (the check looks for it).
+public struct TooManyWords: Error {
+    public let count: Int
+    public init(_ count: Int) { self.count = count }
+}
+
 /// Exercise 6.1: word -> index, padded with 0.
 public func tokenize(_ prompt: String, vocabulary: [String], length: Int) throws -> [Int] {
-    let ids = try prompt.lowercased().split(separator: " ").map { word -> Int in
+    let words = prompt.lowercased().split(separator: " ")  // split drops the empty pieces between repeated spaces
+    guard words.count <= length else { throw TooManyWords(words.count) }
+    let ids = try words.map { word -> Int in
         guard let id = vocabulary.firstIndex(of: String(word)), id != 0 else { throw UnknownWord(String(word)) }
         return id
     }

@@ -1,0 +1,217 @@
+// Every check must tell right from wrong: for each exercise, a plausible wrong answer — a sign, a
+// missing square root, t off by one, the softmax without its max shift, heads split along the wrong
+// axis — is written here in place of the solution, and the check must fail it (while the solution
+// passes, which the ChapterNN solution suites prove). Wrong answers keep the right shapes, so a
+// mistake shows as a failed check rather than a trap.
+
+import ExerciseChecks
+import Foundation
+import NN
+import Tensor
+import Testing
+
+/// The check `id` of `checks`, run on `api`, must fail (and not pass, skip or crash).
+private func expectRejected<API>(_ checks: [Check<API>], _ id: String, _ api: API, _ mistake: String,
+                                 sourceLocation: SourceLocation = #_sourceLocation) {
+    guard let check = checks.first(where: { $0.id == id }) else {
+        Issue.record("no check named \(id)", sourceLocation: sourceLocation)
+        return
+    }
+    let verdict = evaluate(check, api)
+    guard case .failed = verdict else {
+        Issue.record("\(id) should reject \(mistake), but gave \(verdict)", sourceLocation: sourceLocation)
+        return
+    }
+}
+
+@Suite("Every check rejects a plausible wrong answer")
+struct WrongAnswerTests {
+    @Test("chapter 0: gradients without unbroadcasting, averaged, or missing softmax's coupling")
+    func chapter00() {
+        let checks = Chapter00Checks.all
+        var api = Chapter00Solutions.api
+        api.mulBackward = { a, b, g in
+            // Right when nothing is broadcast; wrong (not summed back) when b is [1, n] against a [m, n].
+            let da = g * b, db = g * a
+            return (da, db.shape == b.shape ? db : db.sum(axes: [0], keepDims: true) * (1 / Float(a.shape[0])))
+        }
+        expectRejected(checks, "mulBackward", api, "a broadcast gradient averaged instead of summed")
+        api = Chapter00Solutions.api
+        api.matmulBackward = { a, b, g in (g.matmul(b.transposed()), a.transposed().matmul(g) * (1 / Float(a.shape[0]))) }
+        expectRejected(checks, "matmulBackward", api, "dB divided by the batch size")
+        api = Chapter00Solutions.api
+        api.sumBackward = { x, axis, g in
+            var kept = x.shape
+            kept[axis] = 1
+            return g.reshaped(kept).expand(to: x.shape) * (1 / Float(x.shape[axis]))  // the mean's backward
+        }
+        expectRejected(checks, "sumBackward", api, "the mean's backward (divided by n)")
+        api = Chapter00Solutions.api
+        api.softmaxBackward = { x, g in x.softmax(axis: -1) * g }  // forgets − Σ G·y
+        expectRejected(checks, "softmaxBackward", api, "y·G without the − Σ_j G_j·y_j term")
+    }
+
+    @Test("chapter 1: t/T instead of t/(T − 1), ᾱ shifted by one or zeroed when tiny, no square roots")
+    func chapter01() {
+        let checks = Chapter01Checks.all
+        var api = Chapter01Solutions.api
+        api.linearBetas = { steps, start, end in (0..<steps).map { start + (end - start) * Float($0) / Float(steps) } }
+        expectRejected(checks, "linearBetas", api, "t/T (the last β falls short of β_end)")
+        api = Chapter01Solutions.api
+        api.alphaBars = { betas in
+            var product: Float = 1
+            return betas.map { beta in defer { product *= 1 - beta }; return product }  // ᾱ_0 = 1: one step late
+        }
+        expectRejected(checks, "alphaBars", api, "the product shifted by one step (ᾱ_0 = 1)")
+        api = Chapter01Solutions.api
+        api.alphaBars = { betas in try Chapter01Solutions.api.alphaBars(betas).map { $0 < 1e-4 ? 0 : $0 } }
+        expectRejected(checks, "alphaBars", api, "0 for every ᾱ below 1e-4 (the linear schedule's last 46)")
+        api = Chapter01Solutions.api
+        api.noisyBatch = { x0, alphaBar, noise in
+            let shape = [alphaBar.count] + [Int](repeating: 1, count: x0.rank - 1)
+            return x0 * Tensor(alphaBar, shape: shape) + noise * Tensor(alphaBar.map { 1 - $0 }, shape: shape)
+        }
+        expectRejected(checks, "noisyBatch", api, "ᾱ and 1 − ᾱ without their square roots")
+    }
+
+    @Test("chapter 2: ᾱ for √ᾱ, √ᾱ_t for √α_t, a DDIM step that does not re-noise")
+    func chapter02() {
+        let checks = Chapter02Checks.all
+        var api = Chapter02Solutions.api
+        api.trainingLoss = { model, x0, t, noise, alphaBar in
+            let shape = [t.count] + [Int](repeating: 1, count: x0.rank - 1)
+            let xt = x0 * Tensor(t.map { alphaBar[$0] }, shape: shape) + noise * Tensor(t.map { 1 - alphaBar[$0] }, shape: shape)
+            return model(xt, t).mse(noise)
+        }
+        expectRejected(checks, "trainingLoss", api, "x_t made with ᾱ and 1 − ᾱ instead of their square roots")
+        api = Chapter02Solutions.api
+        api.posteriorMean = { xt, eps, beta, alphaBar in (xt - eps * (beta / (1 - alphaBar).squareRoot())) * (1 / alphaBar.squareRoot()) }
+        expectRejected(checks, "posteriorMean", api, "dividing by √ᾱ_t instead of √α_t")
+        api = Chapter02Solutions.api
+        api.ddimStep = { xt, eps, alphaBar, previous in
+            (xt - eps * (1 - alphaBar).squareRoot()) * (previous.squareRoot() / alphaBar.squareRoot())  // drops √(1 − ᾱ′)·ε
+        }
+        expectRejected(checks, "ddimStep", api, "x̂₀ scaled to ᾱ′ without putting the predicted noise back")
+    }
+
+    @Test("chapter 3: padding once, pooling before the norm, the skip in front")
+    func chapter03() {
+        let checks = Chapter03Checks.all
+        var api = Chapter03Solutions.api
+        api.convOutputSize = { input, kernel, stride, padding in (input + padding - kernel) / stride + 1 }
+        expectRejected(checks, "convOutputSize", api, "padding counted on one side only")
+        api = Chapter03Solutions.api
+        api.downBlock = { x, conv, norm in norm(conv(x).avgPool2x2()).silu() }
+        expectRejected(checks, "downBlock", api, "pooling before the norm and SiLU")
+        api = Chapter03Solutions.api
+        api.skipConcat = { x, skip in Tensor.concat([skip, x.upsampleNearest2x()], axis: 1) }
+        expectRejected(checks, "skipConcat", api, "the skip's channels first")
+    }
+
+    @Test("chapter 4: sin and cos interleaved, scale without the 1 +, a closed range, v₀ ignored")
+    func chapter04() {
+        let checks = Chapter04Checks.all
+        var api = Chapter04Solutions.api
+        api.sinusoidalEmbedding = { t, d in
+            let half = d / 2
+            var values: [Float] = []
+            for step in t {
+                for i in 0..<half {
+                    let angle = Double(step) * Foundation.pow(10_000, -Double(i) / Double(half - 1))
+                    values += [Float(Foundation.sin(angle)), Float(Foundation.cos(angle))]  // interleaved
+                }
+            }
+            return Tensor(values, shape: [t.count, d])
+        }
+        expectRejected(checks, "sinusoidalEmbedding", api, "sin and cos interleaved instead of in two halves")
+        api = Chapter04Solutions.api
+        api.injectTime = { h, scaleShift in
+            let b = h.shape[0], c = h.shape[1]
+            let parts = scaleShift.reshaped([b, 2 * c, 1, 1]).split([c, c], axis: 1)
+            return h * parts[0] + parts[1]
+        }
+        expectRejected(checks, "injectTime", api, "h·s + b instead of h·(1 + s) + b")
+        api = Chapter04Solutions.api
+        api.meanLossByRange = { losses, t, ranges in
+            ranges.map { range in
+                let inside = zip(losses, t).filter { (range.lowerBound...range.upperBound).contains($0.1) }.map { Double($0.0) }
+                return inside.isEmpty ? nil : inside.reduce(0, +) / Double(inside.count)
+            }
+        }
+        expectRejected(checks, "meanLossByRange", api, "ranges that include their upper bound")
+        api = Chapter04Solutions.api
+        api.noiseVariance = { xt, v0 in try Chapter04Solutions.api.noiseVariance(xt, 0) }
+        expectRejected(checks, "noiseVariance", api, "the clean image's own roughness v₀ ignored")
+    }
+
+    @Test("chapter 5: no max shift, no 1/√d, heads split along the wrong axis")
+    func chapter05() {
+        let checks = Chapter05Checks.all
+        var api = Chapter05Solutions.api
+        api.stableSoftmax = { x in
+            let e = x.map { Foundation.exp($0) }
+            let total = e.reduce(0, +)
+            return e.map { $0 / total }
+        }
+        expectRejected(checks, "stableSoftmax", api, "softmax without subtracting the maximum (NaN on large inputs)")
+        api = Chapter05Solutions.api
+        api.attentionWeights = { q, k in q.matmul(k, transposeOther: true).softmax(axis: -1) }
+        expectRejected(checks, "attentionWeights", api, "scores not scaled by 1/√d")
+        api = Chapter05Solutions.api
+        api.splitHeads = { x, heads in
+            let b = x.shape[0], l = x.shape[1]
+            return x.reshaped([b, l, heads, -1]).reshaped([b * heads, l, -1])  // no permute: positions and heads mixed
+        }
+        expectRejected(checks, "splitHeads", api, "a reshape without the permute (heads taken along the wrong axis)")
+        api = Chapter05Solutions.api
+        api.mergeHeads = { x, heads in
+            let b = x.shape[0] / heads, l = x.shape[1]
+            return x.reshaped([b, l, -1])
+        }
+        expectRejected(checks, "mergeHeads", api, "a reshape without the permute")
+    }
+
+    @Test("chapter 6: case, repeated spaces and long prompts in tokenize; softmax over pixels; the paper's w")
+    func chapter06() {
+        let checks = Chapter06Checks.all
+        var api = Chapter06Solutions.api
+        api.tokenize = { prompt, vocabulary, length in  // case-sensitive: "Blue" is not "blue"
+            let words = prompt.split(separator: " ").map(String.init)
+            if words.count > length { return .tooMany(words.count) }
+            if let bad = words.first(where: { vocabulary.firstIndex(of: $0) == nil || $0 == "<pad>" }) { return .unknown(bad) }
+            let ids = words.map { vocabulary.firstIndex(of: $0)! }
+            return .tokens(ids + [Int](repeating: 0, count: length - ids.count))
+        }
+        expectRejected(checks, "tokenize", api, "case-sensitive words")
+        api = Chapter06Solutions.api
+        api.tokenize = { prompt, vocabulary, length in  // an empty word between two spaces
+            let words = prompt.lowercased().split(separator: " ", omittingEmptySubsequences: false)
+            guard let bad = words.first(where: { vocabulary.firstIndex(of: String($0)) == nil || $0 == "<pad>" }) else {
+                let ids = words.map { vocabulary.firstIndex(of: String($0))! }
+                return .tokens(Array((ids + [Int](repeating: 0, count: Swift.max(0, length - ids.count))).prefix(Swift.max(length, ids.count))))
+            }
+            return .unknown(String(bad))
+        }
+        expectRejected(checks, "tokenize", api, "repeated spaces read as an empty word")
+        api = Chapter06Solutions.api
+        api.tokenize = { prompt, vocabulary, length in  // long prompts cut to length instead of refused
+            let outcome = try Chapter06Solutions.api.tokenize(prompt, vocabulary, length)
+            if case .tooMany = outcome {
+                let words = prompt.lowercased().split(separator: " ").prefix(length)
+                return .tokens(words.map { vocabulary.firstIndex(of: String($0)) ?? 0 })
+            }
+            return outcome
+        }
+        expectRejected(checks, "tokenize", api, "a prompt longer than the length silently cut")
+        api = Chapter06Solutions.api
+        api.crossAttention = { pixels, words, wq, wk, wv in
+            let q = pixels.matmul(wq), k = words.matmul(wk), v = words.matmul(wv)
+            let scores = q.matmul(k, transposeOther: true) * (1 / Float(q.shape[1]).squareRoot())
+            return scores.softmax(axis: 0).matmul(v)  // normalised over the pixels
+        }
+        expectRejected(checks, "crossAttention", api, "the softmax taken over the pixels instead of the words")
+        api = Chapter06Solutions.api
+        api.guidedNoise = { c, u, w in c * (1 + w) - u * w }  // the paper's w, where ours is the paper's + 1
+        expectRejected(checks, "guidedNoise", api, "the paper's (1 + w)·ε_c − w·ε_u with our w")
+    }
+}
