@@ -20,7 +20,7 @@ struct Options: ChapterCommand {
         abstract: "Chapter 1: the forward process. Adds noise to an image with the linear (DDPM) and cosine "
             + "(Nichol & Dhariwal) schedules, step by step and in closed form, and measures that both agree.")
     @OptionGroup var common: CommonOptions
-    @Option(help: ArgumentHelp("Noise your own PNG instead of a Shapes image (shrunk to ≤ 64 px).", valueName: "path"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Noise your own PNG instead of a Shapes image (shrunk to ≤ 64 px).", valueName: "path"))
     var image: String?
 }
 let options = Options.parseOrExit()

@@ -16,14 +16,14 @@ struct Options: ChapterCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
-    @Option(help: "The 2-D data: moons, spiral or rings.") var dataset: Toy2D = .moons
-    @Option(help: "Noise schedule: linear or cosine.") var schedule: NoiseSchedule.Kind = .linear
-    @Option(help: "Training steps (default 30000; 400 with --quick).") var trainSteps: Int?
-    @Option(help: "Hidden width of the MLP.") var width: Int = 128
-    @Option(help: "Hidden layers of the MLP.") var depth: Int = 3
-    @Option(help: "Training batch size.") var batch: Int = 256
-    @Option(help: "Peak learning rate of Adam.") var lr: Float = 0.001
-    @Option(help: "EMA decay of the sampled weights, in [0, 1) (0: no EMA).") var ema: Float = 0.999
+    @Option(parsing: .unconditional, help: "The 2-D data: moons, spiral or rings.") var dataset: Toy2D = .moons
+    @Option(parsing: .unconditional, help: "Noise schedule: linear or cosine.") var schedule: NoiseSchedule.Kind = .linear
+    @Option(parsing: .unconditional, help: "Training steps (default 30000; 400 with --quick).") var trainSteps: Int?
+    @Option(parsing: .unconditional, help: "Hidden width of the MLP.") var width: Int = 128
+    @Option(parsing: .unconditional, help: "Hidden layers of the MLP.") var depth: Int = 3
+    @Option(parsing: .unconditional, help: "Training batch size.") var batch: Int = 256
+    @Option(parsing: .unconditional, help: "Peak learning rate of Adam.") var lr: Float = 0.001
+    @Option(parsing: .unconditional, help: "EMA decay of the sampled weights, in [0, 1) (0: no EMA).") var ema: Float = 0.999
 
     func validate() throws {
         try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps)

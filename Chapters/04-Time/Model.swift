@@ -24,7 +24,7 @@ struct Options: ChapterCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
     @OptionGroup var model: ImageModelOptions<Defaults>
-    @Option(help: "How the UNet is told t: none, scalar or sinusoidal.") var conditioning: TimeConditioning = .sinusoidal
+    @Option(parsing: .unconditional, help: "How the UNet is told t: none, scalar or sinusoidal.") var conditioning: TimeConditioning = .sinusoidal
 
     var recipe: TimeRecipe {
         let quick = common.quick

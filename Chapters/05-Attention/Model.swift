@@ -25,9 +25,9 @@ struct Options: ChapterCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
     @OptionGroup var model: ImageModelOptions<Defaults>
-    @Option(help: "After the 8×8 and 4×4 blocks: attention, positionwise (the control), pointwise or none.")
+    @Option(parsing: .unconditional, help: "After the 8×8 and 4×4 blocks: attention, positionwise (the control), pointwise or none.")
     var mixing: PositionMixing = .attention
-    @Option(help: "Attention heads (must divide 2c).") var heads: Int = 4
+    @Option(parsing: .unconditional, help: "Attention heads (must divide 2c).") var heads: Int = 4
 
     func validate() throws {
         try Bounds.check(heads, "--heads", in: Bounds.heads)

@@ -27,13 +27,13 @@ struct Options: ChapterCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
     @OptionGroup var model: ImageModelOptions<Defaults>
-    @Option(help: ArgumentHelp("Also draw this prompt (repeatable), e.g. \"red circle top left\".", valueName: "text"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Also draw this prompt (repeatable), e.g. \"red circle top left\".", valueName: "text"))
     var prompt: [String] = []
-    @Option(help: "Guidance scale w for --prompt and --interactive (0: ignore the prompt, 1: plain conditional).")
+    @Option(parsing: .unconditional, help: "Guidance scale w for --prompt and --interactive (0: ignore the prompt, 1: plain conditional).")
     var guidance: Float = 3
-    @Option(help: ArgumentHelp("Sample from these weights (a .safetensors this chapter saved) instead of training.", valueName: "file"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Sample from these weights (a .safetensors this chapter saved) instead of training.", valueName: "file"))
     var load: String?
-    @Option(help: "What the UNet is trained to predict: velocity (v) or epsilon (the noise).") var predict: PredictionTarget = .velocity
+    @Option(parsing: .unconditional, help: "What the UNet is trained to predict: velocity (v) or epsilon (the noise).") var predict: PredictionTarget = .velocity
     @Flag(help: "Train without the x, y input channels (to see what they buy).") var noCoordinates = false
     @Flag(help: "Read prompts from standard input and write an image for each.") var interactive = false
     @Flag(help: "Also train without some colour–shape pairs and measure those prompts.") var holdout = false

@@ -8,7 +8,7 @@
 //         static let configuration = CommandConfiguration(commandName: "03-unet", abstract: "…")
 //         @OptionGroup var common: CommonOptions
 //         @OptionGroup var training: TrainingFlags
-//         @Option(help: "Training steps (default 1500; 40 with --quick).") var trainSteps: Int?
+//         @Option(parsing: .unconditional, help: "Training steps (default 1500; 40 with --quick).") var trainSteps: Int?
 //         func validate() throws { try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps) }
 //     }
 //     let options = Options.parseOrExit()
@@ -25,10 +25,10 @@ public struct CommonOptions: ParsableArguments {
     @Flag(help: "A tiny run that finishes in seconds (what the tests use).")
     public var quick = false
 
-    @Option(help: "Random seed; the same seed gives the same run.")
+    @Option(parsing: .unconditional, help: "Random seed; the same seed gives the same run.")
     public var seed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("Where report.md, the figures and the cached weights go (default: output/<chapter>).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Where report.md, the figures and the cached weights go (default: output/<chapter>).",
                                valueName: "dir"))
     public var out: String?
 
@@ -171,13 +171,13 @@ public protocol ImageModelDefaults {
 /// The flags every image chapter shares: the UNet's width, how it is trained, how it is sampled.
 /// Each chapter fills in its own defaults through `D`, so the help shows the chapter's numbers.
 public struct ImageModelOptions<D: ImageModelDefaults>: ParsableArguments {
-    @Option(help: "Training steps (default \(D.trainSteps); 40 with --quick).") public var trainSteps: Int?
-    @Option(help: "Base width c of the UNet, a multiple of 8 (default 32; 8 with --quick).") public var channels: Int?
-    @Option(help: "Training batch size (default 64; 16 with --quick).") public var batch: Int?
-    @Option(help: "Peak learning rate of Adam.") public var lr: Float = 0.002
-    @Option(help: "\(D.samplesHelp) (default \(D.samples.full); \(D.samples.quick) with --quick).") public var samples: Int?
-    @Option(help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic.") public var eta: Float = 1
-    @Option(help: "Sampler steps (default \(D.samplingSteps); 10 with --quick).") public var samplingSteps: Int?
+    @Option(parsing: .unconditional, help: "Training steps (default \(D.trainSteps); 40 with --quick).") public var trainSteps: Int?
+    @Option(parsing: .unconditional, help: "Base width c of the UNet, a multiple of 8 (default 32; 8 with --quick).") public var channels: Int?
+    @Option(parsing: .unconditional, help: "Training batch size (default 64; 16 with --quick).") public var batch: Int?
+    @Option(parsing: .unconditional, help: "Peak learning rate of Adam.") public var lr: Float = 0.002
+    @Option(parsing: .unconditional, help: "\(D.samplesHelp) (default \(D.samples.full); \(D.samples.quick) with --quick).") public var samples: Int?
+    @Option(parsing: .unconditional, help: "DDIM's η: 1 ancestral (fresh noise each step), 0 deterministic.") public var eta: Float = 1
+    @Option(parsing: .unconditional, help: "Sampler steps (default \(D.samplingSteps); 10 with --quick).") public var samplingSteps: Int?
 
     public init() {}
 

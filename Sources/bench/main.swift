@@ -18,8 +18,8 @@ struct BenchOptions: ParsableCommand {
     enum Section: String, CaseIterable, ExpressibleByArgument { case matmul, conv, models }
 
     @Flag(help: "Fewer shapes and repetitions: a smoke test in seconds.") var quick = false
-    @Option(help: "Run one section only: matmul, conv or models.") var only: Section?
-    @Option(help: "Threads for the model steps (the kernel sections measure 1 and all threads themselves).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Run one section only: matmul, conv or models.") var only: Section?
+    @Option(parsing: .unconditional, help: "Threads for the model steps (the kernel sections measure 1 and all threads themselves).") var threads: Int?
 
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be in 1…256, got \(threads)") }

@@ -27,7 +27,7 @@ struct ProgressOptions: ParsableCommand {
         commandName: "progress",
         abstract: "Where you stand: each chapter's exercises as passed, not attempted, failing, crashing or not compiling.")
 
-    @Option(help: ArgumentHelp("Check one chapter only, e.g. 03.", valueName: "NN")) var chapter: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Check one chapter only, e.g. 03.", valueName: "NN")) var chapter: String?
     @Flag(help: "Keep watching exercises/: recheck a chapter whenever one of its files is saved, and say what is next.")
     var watch = false
 
