@@ -108,7 +108,10 @@ struct Agreement {
 /// every checkpoint t also draws `draws` fresh x_t with eq. (4), and compares both with eq. (4)'s
 /// prediction. Returns the rows (two per checkpoint: step-by-step, closed form) and the first
 /// chain's x_t at each checkpoint (a real path of the forward process, for the figure).
+/// `jump(x0, t, ε)` is eq. (4)'s closed form: the library's `addNoise`, or with `--mine` the
+/// learner's `noisyBatch`.
 func measureAgreement(x0: CleanImage, schedule: NoiseSchedule, checkpoints: [Int], draws: Int,
+                      jump closedForm: (Tensor, Int, Tensor) -> Tensor,
                       rng: inout RandomGenerator) -> (rows: [Agreement], firstChain: [Int: [Float]]) {
     let p = x0.chw.count
     let batchShape = [draws] + x0.shape                                       // [N, 3, H, W]
@@ -139,8 +142,7 @@ func measureAgreement(x0: CleanImage, schedule: NoiseSchedule, checkpoints: [Int
     for t in 0...checkpoints.max()! {
         x = schedule.step(x, t: t, noise: Tensor.randn(batchShape, using: &rng))  // eq. (2): x_{t-1} -> x_t
         guard checkpoints.contains(t) else { continue }
-        let jump = schedule.addNoise(x0Batch, t: [Int](repeating: t, count: draws),  // eq. (4): x_0 -> x_t
-                                     noise: Tensor.randn(batchShape, using: &rng))
+        let jump = closedForm(x0Batch, t, Tensor.randn(batchShape, using: &rng))   // eq. (4): x_0 -> x_t
         rows.append(summarise(x, t: t, route: "step-by-step"))
         rows.append(summarise(jump, t: t, route: "closed form"))
         firstChain[t] = Array(x.data[0..<p])

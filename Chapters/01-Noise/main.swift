@@ -22,6 +22,8 @@ struct Options: ChapterCommand {
     @OptionGroup var common: CommonOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("Noise your own PNG instead of a Shapes image (shrunk to ≤ 64 px).", valueName: "path"))
     var image: String?
+    @Flag(help: "Run the chapter on your build exercises (exercises/Chapter01: cosineBetas, noisyBatch) and grade what they produce.")
+    var mine = false
 }
 let options = Options.parseOrExit()
 let seed = options.common.seed, quick = options.common.quick
@@ -31,7 +33,10 @@ let x0 = options.image.map { learnerImage(path: $0) } ?? shapesImage(using: &rng
 let book = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 1: Noise addition, the forward process")
 func fmt(_ v: Double, _ digits: Int = 4) -> String { Report.format(v, digits: digits) }
 
-let schedules = [NoiseSchedule.linear(), NoiseSchedule.cosine()]
+// With --mine the cosine schedule and the closed-form jump of 1.3 are the learner's (exercises/Chapter01).
+let mine = options.mine ? MineRun(chapter: Options.chapter) : nil
+let cosine = mine.map(learnersCosineSchedule) ?? NoiseSchedule.cosine()
+let schedules = [NoiseSchedule.linear(), cosine]
 let T = schedules[0].steps
 let shown = [0, 50, 100, 250, 500, 750, 999]
 book.say("""
@@ -133,7 +138,10 @@ let draws = max(quick ? 8 : 32, drawBudget / x0.chw.count)
 var agreement: [Agreement] = []
 var chains: [NoiseSchedule.Kind: [Int: [Float]]] = [:]
 for s in schedules {
-    let measured = measureAgreement(x0: x0, schedule: s, checkpoints: shown, draws: draws, rng: &rng)
+    let measured = measureAgreement(x0: x0, schedule: s, checkpoints: shown, draws: draws,
+                                    jump: mine.map { learnersJump($0, schedule: s) }
+                                        ?? { x0, t, noise in s.addNoise(x0, t: [Int](repeating: t, count: x0.shape[0]), noise: noise) },
+                                    rng: &rng)
     agreement += measured.rows
     chains[s.kind] = measured.firstChain
 }
@@ -239,6 +247,8 @@ book.say("""
     & Dhariwal introduced it for small images like ours (32×32 and 64×64), where the linear schedule \
     turns the image into noise too early.
     """)
+
+if let mine { gradeMine(mine, cosine: cosine, agreement: agreement) }
 
 let seconds = Date().timeIntervalSince(started)
 book.say("Run time: \(String(format: "%.1f", seconds)) s.")

@@ -27,7 +27,7 @@ struct Options: ChapterCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
     @OptionGroup var model: ImageModelOptions<Defaults>
-    @Option(parsing: .unconditional, help: ArgumentHelp("Also draw this prompt (repeatable), e.g. \"red circle top left\".", valueName: "text"))
+    @Option(help: ArgumentHelp("Also draw this prompt (repeatable), e.g. \"red circle top left\".", valueName: "text"))
     var prompt: [String] = []
     @Option(parsing: .unconditional, help: "Guidance scale w for --prompt and --interactive (0: ignore the prompt, 1: plain conditional).")
     var guidance: Float = 3

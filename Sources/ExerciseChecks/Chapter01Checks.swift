@@ -8,10 +8,13 @@ public struct Chapter01API {
     public var linearBetas: (Int, Float, Float) throws -> [Float]
     public var alphaBars: ([Float]) throws -> [Float]
     public var noisyBatch: (Tensor, [Float], Tensor) throws -> Tensor
+    public var cosineBetas: (Int, Double, Double) throws -> [Float]
 
     public init(linearBetas: @escaping (Int, Float, Float) throws -> [Float], alphaBars: @escaping ([Float]) throws -> [Float],
-                noisyBatch: @escaping (Tensor, [Float], Tensor) throws -> Tensor) {
+                noisyBatch: @escaping (Tensor, [Float], Tensor) throws -> Tensor,
+                cosineBetas: @escaping (Int, Double, Double) throws -> [Float]) {
         self.linearBetas = linearBetas; self.alphaBars = alphaBars; self.noisyBatch = noisyBatch
+        self.cosineBetas = cosineBetas
     }
 }
 
@@ -44,6 +47,16 @@ public enum Chapter01Checks {
             try expectClose(try api.noisyBatch(x0, t.map { schedule.alphaBar[$0] }, noise), expected,
                             "noisyBatch for three examples at t = 0, 500, 999",
                             hint: "each example has its own ᾱ: reshape the B values to [B, 1, 1, 1] and broadcast")
+        },
+        Check("cosineBetas", file: file, hint: "β_t = min(1 − f(t + 1)/f(t), maxBeta), f(τ) = cos²((τ/T + s)/(1 + s)·π/2)") { api in
+            for (steps, s, maxBeta) in [(1000, 0.008, 0.999), (50, 0.008, 0.999), (200, 0.1, 0.5)] {
+                let expected = NoiseSchedule.cosine(steps: steps, offset: s, maxBeta: maxBeta).beta
+                let actual = try api.cosineBetas(steps, s, maxBeta)
+                // Relative: the first β of T = 1000 is 4e-5.
+                try expectRelativelyClose(actual, expected, relative: 1e-4,
+                                          "cosineBetas(steps: \(steps), offset: \(s), maxBeta: \(maxBeta))",
+                                          hint: "τ = t + 1: β_0 = 1 − f(1)/f(0); clip every β at maxBeta (the last one is 1 before the clip)")
+            }
         },
     ]
 }

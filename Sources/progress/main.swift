@@ -102,7 +102,17 @@ func checkChapter(_ nn: String) -> [Outcome]? {
         print("  \(mark) \(outcome.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(outcome.status)\(shown.isEmpty ? "" : ": " + shown)")
         outcomes.append(outcome)
     }
+    if let grade = mineGrade(nn) { print("  " + grade) }
     return outcomes
+}
+
+/// The last `--mine` grade of chapter `nn` (its default output folder's mine-grade.txt), if any.
+func mineGrade(_ nn: String) -> String? {
+    let output = root + "/output"
+    guard let folder = (try? FileManager.default.contentsOfDirectory(atPath: output))?.first(where: { $0.hasPrefix(nn + "-") }),
+          let text = try? String(contentsOfFile: output + "/" + folder + "/mine-grade.txt", encoding: .utf8) else { return nil }
+    let lines = text.split(separator: "\n")
+    return "--mine: " + (lines.first.map(String.init) ?? "?") + (lines.count > 1 ? " (\(lines[1]))" : "")
 }
 
 /// The first exercise of `outcomes` not yet passing, as a line for the learner.

@@ -11,8 +11,10 @@ struct Chapter01Exercises {
 
     @Test("1.3 noisyBatch") func noisyBatch() throws { try grade(chapter: "01", id: "noisyBatch", hint: Chapter01Checks.all.first { $0.id == "noisyBatch" }!.hint) }
 
+    @Test("1.4 cosineBetas") func cosineBetas() throws { try grade(chapter: "01", id: "cosineBetas", hint: Chapter01Checks.all.first { $0.id == "cosineBetas" }!.hint) }
+
     @Test("every check has a test here")
     func allCovered() {
-        #expect(Chapter01Checks.all.map(\.id) == ["linearBetas", "alphaBars", "noisyBatch"])
+        #expect(Chapter01Checks.all.map(\.id) == ["linearBetas", "alphaBars", "noisyBatch", "cosineBetas"])
     }
 }

@@ -7,7 +7,7 @@ import Testing
 @Suite("Chapter01 solutions")
 struct Chapter01Solutions {
     static let api = Chapter01API(linearBetas: Solutions01.linearBetas, alphaBars: Solutions01.alphaBars,
-                                  noisyBatch: Solutions01.noisyBatch)
+                                  noisyBatch: Solutions01.noisyBatch, cosineBetas: Solutions01.cosineBetas)
 
     @Test(arguments: Chapter01Checks.all.map(\.id))
     func check(_ id: String) {

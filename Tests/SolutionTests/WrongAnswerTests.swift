@@ -51,7 +51,7 @@ struct WrongAnswerTests {
         expectRejected(checks, "softmaxBackward", api, "y·G without the − Σ_j G_j·y_j term")
     }
 
-    @Test("chapter 1: t/T instead of t/(T − 1), ᾱ shifted by one or zeroed when tiny, no square roots")
+    @Test("chapter 1: t/T instead of t/(T − 1), ᾱ shifted by one or zeroed when tiny, no square roots, no clip, τ off by one")
     func chapter01() {
         let checks = Chapter01Checks.all
         var api = Chapter01Solutions.api
@@ -72,6 +72,18 @@ struct WrongAnswerTests {
             return x0 * Tensor(alphaBar, shape: shape) + noise * Tensor(alphaBar.map { 1 - $0 }, shape: shape)
         }
         expectRejected(checks, "noisyBatch", api, "ᾱ and 1 − ᾱ without their square roots")
+        api = Chapter01Solutions.api
+        api.cosineBetas = { steps, s, maxBeta in  // no clip: the last β is 1
+            func f(_ tau: Int) -> Double { let c = Foundation.cos((Double(tau) / Double(steps) + s) / (1 + s) * Double.pi / 2); return c * c }
+            return (0..<steps).map { Float(1 - f($0 + 1) / f($0)) }
+        }
+        expectRejected(checks, "cosineBetas", api, "β without the clip at maxBeta")
+        api = Chapter01Solutions.api
+        api.cosineBetas = { steps, s, maxBeta in  // τ = t instead of t + 1: β_t one step late
+            func f(_ tau: Int) -> Double { let c = Foundation.cos((Double(tau) / Double(steps) + s) / (1 + s) * Double.pi / 2); return c * c }
+            return (0..<steps).map { $0 == 0 ? 0 : Float(Swift.min(1 - f($0) / f($0 - 1), maxBeta)) }
+        }
+        expectRejected(checks, "cosineBetas", api, "τ = t (every β one step late)")
     }
 
     @Test("chapter 2: ᾱ for √ᾱ, √ᾱ_t for √α_t, a DDIM step that does not re-noise")

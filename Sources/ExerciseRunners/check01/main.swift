@@ -2,4 +2,4 @@
 import ExerciseChecks
 import Exercises01
 
-runChecksCommandLine(Chapter01Checks.all, Chapter01API(linearBetas: linearBetas, alphaBars: alphaBars, noisyBatch: noisyBatch))
+runChecksCommandLine(Chapter01Checks.all, Chapter01API(linearBetas: linearBetas, alphaBars: alphaBars, noisyBatch: noisyBatch, cosineBetas: cosineBetas))
