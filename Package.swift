@@ -69,7 +69,7 @@ let package = Package(
                           exclude: ["README.md", "figures"]),
         .executableTarget(name: "01-noise", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "Tensor", "Exercises01"],
                           path: "Chapters/01-Noise", exclude: ["README.md", "figures"]),
-        .executableTarget(name: "02-mlp", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
+        .executableTarget(name: "02-mlp", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises02"],
                           path: "Chapters/02-MLP", exclude: ["README.md", "figures"]),
         .executableTarget(name: "03-unet", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
                           path: "Chapters/03-UNet", exclude: ["README.md", "figures"]),

@@ -24,6 +24,8 @@ struct Options: ChapterCommand {
     @Option(parsing: .unconditional, help: "Training batch size.") var batch: Int = 256
     @Option(parsing: .unconditional, help: "Peak learning rate of Adam.") var lr: Float = 0.001
     @Option(parsing: .unconditional, help: "EMA decay of the sampled weights, in [0, 1) (0: no EMA).") var ema: Float = 0.999
+    @Flag(help: "Train and sample with your build exercises (exercises/Chapter02: trainingStep, sampleDDPM, ddimTimesteps with ddimStep) and grade what they draw.")
+    var mine = false
 
     func validate() throws {
         try Bounds.check(trainSteps, "--train-steps", in: Bounds.trainSteps)

@@ -86,12 +86,21 @@ book.say("""
     the weights sampled from are an exponential moving average (EMA, decay \
     \(recipe.training.emaDecay > 0 ? "min(\(recipe.training.emaDecay), (1 + n)/(10 + n))" : "off")) of the trained ones.
     """)
-let (model, trained) = book.must { try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train \(dataset.rawValue)") }
+// With --mine the learner's training step trains a fresh model (never cached), and their samplers draw 2.3 and 2.5.
+let mine = options.mine ? MineRun(chapter: Options.chapter) : nil
+let (model, trained) = mine.map { trainMine(recipe, $0) }
+    ?? book.must { try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train \(dataset.rawValue)") }
 let predictor = model.predictor
 let cacheName = trained.fileName
 if trained.fromCache {
     let line = "Loaded cached weights from \(cacheName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again."
     book.say(line)
+} else if mine != nil {
+    book.say("""
+        Trained by your `trainingStep` (or the library's, where not attempted): \(recipe.training.steps) steps in \
+        \(seconds(trained.seconds)) (\(fmt(trained.millisecondsPerStep, 3)) ms per step), \(model.parameterCount) parameters. \
+        `--mine` trains afresh every run and caches nothing.
+        """)
 } else {
     book.say("""
         Trained \(recipe.training.steps) steps in \(seconds(trained.seconds)) \
@@ -134,9 +143,9 @@ let shownT = [T, 750, 500, 250, 100, 25, 0]
 var snapshots: [Int: Tensor] = [:]
 var clock = Date()
 let xT = Tensor.randn([count, 2], using: &rng)
-let samples = Sampler.ddpm(steps: T).sample(predictor, from: xT, schedule: schedule, using: &rng) { t, x in
-    if shownT.contains(t) { snapshots[t] = x }
-}
+func snapshot(_ t: Int, _ x: Tensor) { if shownT.contains(t) { snapshots[t] = x } }
+let samples = mine.map { sampleMine($0, predictor, from: xT, schedule: schedule, using: &rng, observe: snapshot) }
+    ?? Sampler.ddpm(steps: T).sample(predictor, from: xT, schedule: schedule, using: &rng, observe: snapshot)
 let ancestralSeconds = Date().timeIntervalSince(clock)
 book.must {
     try writeCSV(book.path("samples.csv"), header: ["x", "y"],
@@ -148,7 +157,7 @@ let side = Image.hstack([scatter("data (\(count) fresh points)", [("data", data,
 book.figure(side, name: "samples.png", caption: "Fresh data (left) and \(count) samples of the trained model (right), same axes")
 let stripImages = shownT.map { t -> Image in
     let label = t == T ? "x_T: noise" : (t == 0 ? "x_0: samples" : "t = \(t)")
-    return scatter(label, [("x", snapshots[t]!, sampleColor)], size: 220, textScale: 1).render()
+    return scatter(label, snapshots[t].map { [("x", $0, sampleColor)] } ?? [], size: 220, textScale: 1).render()  // empty if not observed
 }
 book.figure(Image.hstack(stripImages, gap: 6, background: .white), name: "reverse.png",
                 caption: "The reverse process: the same \(count) points from x_T (pure noise) to x_0, after the step from t")
@@ -219,7 +228,9 @@ var ddim50Seconds = 0.0
 for s in ddimCounts {
     var r = RandomGenerator(seed: seed &+ 77)  // the same x_T for every step count
     clock = Date()
-    let x = Sampler(eta: 0, steps: s).sample(predictor, from: Tensor.randn([count, 2], using: &r), schedule: schedule, using: &r)
+    let start = Tensor.randn([count, 2], using: &r)
+    let x = mine.map { ddimMine($0, predictor, from: start, count: s, schedule: schedule) }
+        ?? Sampler(eta: 0, steps: s).sample(predictor, from: start, schedule: schedule, using: &r)
     let elapsed = Date().timeIntervalSince(clock)
     if s == 50 { ddim50 = x; ddim50Seconds = elapsed }
     let ed = energyDistance(x, toData: data)
@@ -278,6 +289,13 @@ if options.run.ablate {
         DDPM's and DDIM's energy distance beside each dataset's noise floor. Or run one at a time with \
         `--dataset spiral`, `--dataset rings`.
         """)
+}
+
+if let mine {
+    // The library's DDIM-50 on the same network from the same x_T, the yardstick for the learner's loop.
+    var r = RandomGenerator(seed: seed &+ 77)
+    let reference = Sampler(eta: 0, steps: 50).sample(predictor, from: Tensor.randn([count, 2], using: &r), schedule: schedule, using: &r)
+    gradeMine(mine, ancestral: edAncestral, ddim50: edDDIM50, libraryDDIM50: energyDistance(reference, toData: data), floor: noiseFloor.mean)
 }
 
 let total = Date().timeIntervalSince(started)

@@ -199,6 +199,10 @@ public struct TrainingRecord {
     /// The weights file.
     public let path: String
     public var fileName: String { (path as NSString).lastPathComponent }
+    public init(losses: [Float], seconds: Double, fromCache: Bool, path: String) {
+        self.losses = losses; self.seconds = seconds; self.fromCache = fromCache; self.path = path
+    }
+
     /// Milliseconds per training step.
     public var millisecondsPerStep: Double { seconds * 1000 / Double(Swift.max(1, losses.count)) }
 }

@@ -55,6 +55,12 @@ public struct TrainingDiverged: Error, CustomStringConvertible {
     }
 }
 
+/// A replacement for `DDPMTrainer.step` (chapter 2's `--mine` passes the learner's): given the
+/// predictor, a clean batch x₀, the parameters, the optimizer and the EMA, do one update of
+/// Algorithm 1 drawing t and ε from `rng`, and return the loss.
+public typealias TrainingStep = (_ predictor: NoisePredictor, _ x0: Tensor, _ parameters: [Tensor], _ optimizer: Adam, _ ema: EMA?,
+                                 _ rng: inout RandomGenerator) throws -> Float
+
 public enum DDPMTrainer {
     /// Trains `model` by DDPM's Algorithm 1:
     /// ```
@@ -68,9 +74,14 @@ public enum DDPMTrainer {
     public static func train(_ model: Module, predictor: NoisePredictor, schedule: NoiseSchedule,
                              options: TrainingOptions, seed: UInt64,
                              batch: (inout RandomGenerator) -> Tensor,
+                             step update: TrainingStep? = nil,
                              progress: ((Int, Float) -> Void)? = nil) throws -> [Float] {
-        try train(model, predictor: { x, t, _ in predictor(x, t) }, schedule: schedule, options: options, seed: seed,
-                  batch: { rng in (batch(&rng), ()) }, progress: progress)
+        try loop(model, options: options, seed: seed, progress: progress) { parameters, optimizer, ema, rng in
+            let x0 = batch(&rng)
+            if let update { return try update(predictor, x0, parameters, optimizer, ema, &rng) }
+            return step(predictor, x0: x0, parameters: parameters, optimizer: optimizer, ema: ema, schedule: schedule,
+                        options: options, using: &rng)
+        }
     }
 
     /// The same loop for a conditional model ε_θ(x_t, t, c): `batch` draws the clean data *and* its
@@ -80,6 +91,39 @@ public enum DDPMTrainer {
                                         schedule: NoiseSchedule, options: TrainingOptions, seed: UInt64,
                                         batch: (inout RandomGenerator) -> (Tensor, Condition),
                                         progress: ((Int, Float) -> Void)? = nil) throws -> [Float] {
+        try loop(model, options: options, seed: seed, progress: progress) { parameters, optimizer, ema, rng in
+            let (x0, condition) = batch(&rng)
+            return withoutActuallyEscaping(predictor) { predictor in
+                step({ x, t in predictor(x, t, condition) }, x0: x0, parameters: parameters, optimizer: optimizer, ema: ema,
+                     schedule: schedule, options: options, using: &rng)
+            }
+        }
+    }
+
+    /// One update of Algorithm 1 — the step `train` repeats, and the one chapter 2's exercise builds:
+    /// ```
+    /// t ~ Uniform{0…T−1} and ε ~ N(0, I) per example (drawn in that order from rng)
+    /// L = ‖ε − ε_θ(√ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, t)‖²      (or the v-loss, by `options.target`)
+    /// zero the gradients, backpropagate L, clip them to `options.clipNorm`, one Adam step, update the EMA
+    /// ```
+    /// Returns L's value (checked for NaN by the loop).
+    public static func step(_ predictor: NoisePredictor, x0: Tensor, parameters: [Tensor], optimizer: Adam, ema: EMA?,
+                            schedule: NoiseSchedule, options: TrainingOptions, using rng: inout RandomGenerator) -> Float {
+        let loss = DDPM.trainingLoss(predictor, x0: x0, schedule: schedule, target: options.target, using: &rng)
+        for p in parameters { p.zeroGrad() }
+        loss.backward()
+        clipGradientNorm(parameters, maxNorm: options.clipNorm)
+        optimizer.step()
+        ema?.update()
+        return loss.item
+    }
+
+    /// The loop around the step: Adam and the EMA over `model`'s parameters, the learning rate of
+    /// each step (warm-up, cosine decay), `update` once per step, a stop at the first non-finite
+    /// loss, and at the end the EMA weights copied into the model.
+    static func loop(_ model: Module, options: TrainingOptions, seed: UInt64, progress: ((Int, Float) -> Void)?,
+                     update: (_ parameters: [Tensor], _ optimizer: Adam, _ ema: EMA?, _ rng: inout RandomGenerator) throws -> Float)
+        throws -> [Float] {
         var rng = RandomGenerator(seed: seed)
         let parameters = model.parameters
         let optimizer = Adam(parameters, learningRate: options.learningRate)
@@ -88,16 +132,8 @@ public enum DDPMTrainer {
         losses.reserveCapacity(options.steps)
         for step in 1...max(1, options.steps) where options.steps > 0 {
             optimizer.learningRate = options.learningRate(at: step)
-            let (x0, condition) = batch(&rng)
-            let loss = DDPM.trainingLoss({ x, t in predictor(x, t, condition) }, x0: x0, schedule: schedule, target: options.target,
-                                         using: &rng)
-            let value = loss.item
+            let value = try update(parameters, optimizer, ema, &rng)
             guard value.isFinite else { throw TrainingDiverged(step: step, loss: value) }
-            model.zeroGrad()
-            loss.backward()
-            clipGradientNorm(parameters, maxNorm: options.clipNorm)
-            optimizer.step()
-            ema?.update()
             losses.append(value)
             progress?(step, value)
         }

@@ -86,7 +86,7 @@ struct WrongAnswerTests {
         expectRejected(checks, "cosineBetas", api, "τ = t (every β one step late)")
     }
 
-    @Test("chapter 2: ᾱ for √ᾱ, √ᾱ_t for √α_t, a DDIM step that does not re-noise")
+    @Test("chapter 2: ᾱ for √ᾱ, √ᾱ_t for √α_t, no re-noising, unzeroed or late-clipped gradients, noise at the last step, leading steps, a missing root")
     func chapter02() {
         let checks = Chapter02Checks.all
         var api = Chapter02Solutions.api
@@ -104,6 +104,49 @@ struct WrongAnswerTests {
             (xt - eps * (1 - alphaBar).squareRoot()) * (previous.squareRoot() / alphaBar.squareRoot())  // drops √(1 − ᾱ′)·ε
         }
         expectRejected(checks, "ddimStep", api, "x̂₀ scaled to ᾱ′ without putting the predicted noise back")
+        api = Chapter02Solutions.api
+        api.trainingStep = { predict, x0, parameters, optimizer, ema, alphaBar, clipNorm, rng in  // gradients never zeroed
+            let t = (0..<x0.shape[0]).map { _ in rng.int(in: 0..<alphaBar.count) }
+            let noise = Tensor.randn(x0.shape, using: &rng)
+            let loss = try Chapter02Solutions.api.trainingLoss(predict, x0, t, noise, alphaBar)
+            loss.backward()
+            _ = clipGradientNorm(parameters, maxNorm: clipNorm)
+            optimizer.step()
+            ema?.update()
+            return loss.item
+        }
+        expectRejected(checks, "trainingStep", api, "gradients that are never zeroed (they pile up from step to step)")
+        api = Chapter02Solutions.api
+        api.trainingStep = { predict, x0, parameters, optimizer, ema, alphaBar, clipNorm, rng in  // clips after the step
+            let t = (0..<x0.shape[0]).map { _ in rng.int(in: 0..<alphaBar.count) }
+            let noise = Tensor.randn(x0.shape, using: &rng)
+            let loss = try Chapter02Solutions.api.trainingLoss(predict, x0, t, noise, alphaBar)
+            for p in parameters { p.zeroGrad() }
+            loss.backward()
+            optimizer.step()
+            _ = clipGradientNorm(parameters, maxNorm: clipNorm)
+            ema?.update()
+            return loss.item
+        }
+        expectRejected(checks, "trainingStep", api, "the gradients clipped after the Adam step (so never)")
+        api = Chapter02Solutions.api
+        api.sampleDDPM = { predict, xT, beta, alphaBar, observe, rng in  // noise on the last step too
+            var x = xT
+            observe(beta.count, x)
+            for t in stride(from: beta.count - 1, through: 0, by: -1) {
+                let epsilon = predict(x, [Int](repeating: t, count: x.shape[0]))
+                x = try Chapter02Solutions.api.posteriorMean(x, epsilon, beta[t], alphaBar[t]) + Tensor.randn(x.shape, using: &rng) * beta[t].squareRoot()
+                observe(t, x)
+            }
+            return x
+        }
+        expectRejected(checks, "sampleDDPM", api, "fresh noise added at the last step (t = 0) too")
+        api = Chapter02Solutions.api
+        api.ddimTimesteps = { count, T in (0..<count).map { i in i * T / count }.reversed() }  // leading: ends at 0, never T − 1
+        expectRejected(checks, "ddimTimesteps", api, "leading spacing (980, …, 20, 0), which never starts at T − 1")
+        api = Chapter02Solutions.api
+        api.ddimSigma = { eta, a, b in eta * ((1 - b) / (1 - a)) * (1 - a / b).squareRoot() }  // first square root missing
+        expectRejected(checks, "ddimSigma", api, "the first factor without its square root")
     }
 
     @Test("chapter 3: padding once, pooling before the norm, the skip in front")
