@@ -24,7 +24,7 @@ let exerciseChapters = ["00", "01", "02", "03", "04", "05", "06"]
 let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
     .target(name: "Exercises\(nn)", dependencies: ["Tensor", "NN", "ExerciseSupport"], path: "exercises/Chapter\(nn)"),
     .target(name: "Solutions\(nn)", dependencies: ["Tensor", "NN", "ExerciseSupport"], path: "solutions/Chapter\(nn)"),
-    .executableTarget(name: "check\(nn)", dependencies: ["ExerciseChecks", .target(name: "Exercises\(nn)")],
+    .executableTarget(name: "check\(nn)", dependencies: ["ExerciseChecks", "Diffusion", .target(name: "Exercises\(nn)")],
                       path: "Sources/ExerciseRunners/check\(nn)"),
 ] }
 
@@ -71,7 +71,7 @@ let package = Package(
                           path: "Chapters/01-Noise", exclude: ["README.md", "figures"]),
         .executableTarget(name: "02-mlp", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises02"],
                           path: "Chapters/02-MLP", exclude: ["README.md", "figures"]),
-        .executableTarget(name: "03-unet", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
+        .executableTarget(name: "03-unet", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises03"],
                           path: "Chapters/03-UNet", exclude: ["README.md", "figures"]),
         .executableTarget(name: "04-time", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
                           path: "Chapters/04-Time", exclude: ["README.md", "figures"]),
@@ -88,7 +88,7 @@ let package = Package(
         // The learner's checks run in child processes: each chapter's runner `checkNN`, built beside the tests.
         .executableTarget(name: "harness-demo", dependencies: ["ExerciseChecks"], path: "Sources/ExerciseRunners/harness-demo"),
         .testTarget(name: "ExerciseTests", dependencies: ["ExerciseChecks", "harness-demo"] + exerciseChapters.map { .target(name: "check\($0)") }),
-        .testTarget(name: "SolutionTests", dependencies: ["ExerciseChecks"] + exerciseChapters.map { .target(name: "Solutions\($0)") }),
+        .testTarget(name: "SolutionTests", dependencies: ["ExerciseChecks", "Diffusion"] + exerciseChapters.map { .target(name: "Solutions\($0)") }),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "Tensor"]),

@@ -14,26 +14,22 @@ import Tensor
 /// Trains a fresh model of `recipe` with the learner's `trainingStep` — never cached, since the
 /// learner's code changes between runs — under a progress bar.
 func trainMine(_ recipe: MLPRecipe, _ mine: MineRun) -> (model: NoiseMLP, record: TrainingRecord) {
-    let model = recipe.makeModel()
     let schedule = NoiseSchedule.named(recipe.schedule)
-    let bar = ProgressBar(total: recipe.trainingSteps, label: "train \(recipe.dataset.rawValue) (your trainingStep)")
-    let start = Date()
-    let losses = book.must("--mine: training with your trainingStep") {
-        try DDPMTrainer.train(model, predictor: model.predictor, schedule: schedule, options: recipe.training, seed: recipe.seed &+ 1,
-                              batch: { rng in recipe.dataset.sample(recipe.batch, using: &rng) },
-                              step: { predictor, x0, parameters, optimizer, ema, rng in
-                                  mine.use("trainingStep", learner: {
-                                      try trainingStep(predict: predictor, x0: x0, parameters: parameters, optimizer: optimizer, ema: ema,
-                                                       alphaBar: schedule.alphaBar, clipNorm: recipe.training.clipNorm, using: &rng)
-                                  }, library: {
-                                      DDPMTrainer.step(predictor, x0: x0, parameters: parameters, optimizer: optimizer, ema: ema,
-                                                       schedule: schedule, options: recipe.training, using: &rng)
-                                  })
-                              },
-                              progress: { step, loss in if step % 100 == 0 { bar.update(step: step, metrics: [("loss", Double(loss))]) } })
+    return book.must("--mine: training with your trainingStep") {
+        try recipe.trainUncached(label: "train \(recipe.dataset.rawValue) (your trainingStep)") { model, progress in
+            try DDPMTrainer.train(model, predictor: model.predictor, schedule: schedule, options: recipe.training, seed: recipe.seed &+ 1,
+                                  batch: { rng in recipe.dataset.sample(recipe.batch, using: &rng) },
+                                  step: { predictor, x0, parameters, optimizer, ema, rng in
+                                      mine.use("trainingStep", learner: {
+                                          try trainingStep(predict: predictor, x0: x0, parameters: parameters, optimizer: optimizer, ema: ema,
+                                                           alphaBar: schedule.alphaBar, clipNorm: recipe.training.clipNorm, using: &rng)
+                                      }, library: {
+                                          DDPMTrainer.step(predictor, x0: x0, parameters: parameters, optimizer: optimizer, ema: ema,
+                                                           schedule: schedule, options: recipe.training, using: &rng)
+                                      })
+                                  }, progress: progress)
+        }
     }
-    bar.finish()
-    return (model, TrainingRecord(losses: losses, seconds: Date().timeIntervalSince(start), fromCache: false, path: "(not saved: --mine)"))
 }
 
 /// Algorithm 2 by the learner's `sampleDDPM` from `xT`, observed like the library's sampler.

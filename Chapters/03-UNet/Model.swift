@@ -24,6 +24,7 @@ struct Options: ChapterCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
     @OptionGroup var model: ImageModelOptions<Defaults>
+    @Flag(help: "Train and sample the UNet wired by your hourglass (exercises/Chapter03) and grade what it draws.") var mine = false
 
     /// The recipe of this run's UNet.
     var recipe: UNetRecipe {

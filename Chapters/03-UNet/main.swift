@@ -88,15 +88,19 @@ book.say("""
     \(recipe.training.learningRate), 5 % linear warm-up then cosine decay, gradients clipped to norm 1, EMA of the \
     weights (decay min(0.999, (1 + n)/(10 + n))), batch \(recipe.batch), \(recipe.training.steps) steps.
     """)
-let (model, trained) = book.must { try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train UNet") }
-let predictor = model.predictor
+// With --mine the learner's hourglass wires the layers, in training and sampling; nothing is cached.
+let mine = options.mine ? MineRun(chapter: Options.chapter) : nil
+let (model, trained) = mine.map { trainMine(recipe, $0) }
+    ?? book.must { try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train UNet") }
+let predictor = mine.map { minePredictor(model, $0) } ?? model.predictor
 let cacheName = trained.fileName
 if trained.fromCache {
     book.say("Loaded cached weights from \(cacheName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again.")
 } else {
     book.say("""
         Trained \(recipe.training.steps) steps in \(seconds(trained.seconds)) \
-        (\(fmt(trained.millisecondsPerStep)) ms per step); weights saved to \(cacheName).
+        (\(fmt(trained.millisecondsPerStep)) ms per step); \
+        \(mine == nil ? "weights saved to \(cacheName)." : "wired by your hourglass (`--mine` caches nothing).")
         """)
 }
 let curve = book.lossFigure(trained.losses)
@@ -254,6 +258,8 @@ if options.run.ablate {
 } else {
     book.say("`--ablate` trains the same UNet without skips (and both with 3 seeds, cached) and compares validity, coverage and the loss per range of t.")
 }
+
+if let mine { gradeMine(mine, validity: metrics.validity) }
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")

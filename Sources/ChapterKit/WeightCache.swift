@@ -92,6 +92,21 @@ extension Recipe {
         return (model, TrainingRecord(losses: losses, seconds: seconds, fromCache: false, path: path))
     }
 
+    /// A fresh model trained by `train` under a progress bar, and never cached: for `--mine`, where
+    /// the learner's code (which the key cannot see) does part of the training.
+    public func trainUncached(label: String, _ train: (Model, @escaping (Int, Float) -> Void) throws -> [Float])
+        throws -> (model: Model, record: TrainingRecord) {
+        let model = makeModel()
+        let bar = ProgressBar(total: trainingSteps, label: label)
+        let steps = trainingSteps
+        let start = Date()
+        let losses = try train(model) { step, loss in
+            if step % 10 == 0 || step == steps { bar.update(step: step, metrics: [("loss", Double(loss))]) }
+        }
+        bar.finish()
+        return (model, TrainingRecord(losses: losses, seconds: Date().timeIntervalSince(start), fromCache: false, path: "(not saved)"))
+    }
+
     /// The model in the weights file `path` (`--load`), which must have been trained by this very
     /// recipe: a file trained with other settings is an error that names them. Its loss log is
     /// read if it lies beside it (else the record has no losses).

@@ -109,15 +109,29 @@ public struct UNet: Module {
         guard x.rank == 4, x.shape[2] % 4 == 0, x.shape[3] % 4 == 0 else {
             fatalError("UNet: expected [B, C, H, W] with H and W multiples of 4, got \(x.shape)")
         }
-        let skips = useSkips && !zeroSkips
-        let s1 = down1(stem(x))                          // [B, 3, H, W] -> [B, c, H, W]
-        let s2 = down2(s1.avgPool2x2())                  // [B, c, H/2, W/2] -> [B, 2c, H/2, W/2]
-        let m = middle(s2.avgPool2x2())                  // [B, 2c, H/4, W/4] -> [B, 2c, H/4, W/4]
+        return UNet.hourglass(x, layers, skips: useSkips && !zeroSkips)
+    }
+
+    /// The network's layers as functions, for a wiring written elsewhere (chapter 3's exercise).
+    public struct Layers {
+        public let stem, down1, down2, middle, up2, up1, head: (Tensor) -> Tensor
+    }
+
+    public var layers: Layers {
+        Layers(stem: { stem($0) }, down1: { down1($0) }, down2: { down2($0) }, middle: { middle($0) },
+               up2: { up2($0) }, up1: { up1($0) }, head: { head($0) })
+    }
+
+    /// The hourglass: how the layers are wired, with the skips (or zeros in their place).
+    public static func hourglass(_ x: Tensor, _ l: Layers, skips: Bool) -> Tensor {
+        let s1 = l.down1(l.stem(x))                      // [B, 3, H, W] -> [B, c, H, W]
+        let s2 = l.down2(s1.avgPool2x2())                // [B, c, H/2, W/2] -> [B, 2c, H/2, W/2]
+        let m = l.middle(s2.avgPool2x2())                // [B, 2c, H/4, W/4] -> [B, 2c, H/4, W/4]
         let u2 = m.upsampleNearest2x()                   // [B, 2c, H/4, W/4] -> [B, 2c, H/2, W/2]
-        let h2 = up2(Tensor.concat([u2, skips ? s2 : Tensor.zeros(s2.shape)], axis: 1))  // [B, 4c, H/2, W/2] -> [B, 2c, H/2, W/2]
+        let h2 = l.up2(Tensor.concat([u2, skips ? s2 : Tensor.zeros(s2.shape)], axis: 1))  // [B, 4c, H/2, W/2] -> [B, 2c, H/2, W/2]
         let u1 = h2.upsampleNearest2x()                  // [B, 2c, H/2, W/2] -> [B, 2c, H, W]
-        let h1 = up1(Tensor.concat([u1, skips ? s1 : Tensor.zeros(s1.shape)], axis: 1))  // [B, 3c, H, W] -> [B, c, H, W]
-        return head(h1)                                  // [B, c, H, W] -> [B, 3, H, W]
+        let h1 = l.up1(Tensor.concat([u1, skips ? s1 : Tensor.zeros(s1.shape)], axis: 1))  // [B, 3c, H, W] -> [B, c, H, W]
+        return l.head(h1)                                // [B, c, H, W] -> [B, 3, H, W]
     }
 
     /// The chapter's noise predictor: ignores t (chapter 4 will pass it in).

@@ -1,6 +1,7 @@
 // Checks for chapter 3's exercises: each compares the learner's function with the library's
 // building blocks (Sources/NN/Layers.swift, the Tensor ops, Sources/Diffusion/UNet.swift's layout).
 
+import Diffusion
 import NN
 import Tensor
 
@@ -8,11 +9,15 @@ public struct Chapter03API {
     public var convOutputSize: (Int, Int, Int, Int) throws -> Int
     public var downBlock: (Tensor, Conv2d, GroupNorm) throws -> Tensor
     public var skipConcat: (Tensor, Tensor) throws -> Tensor
+    /// x, the UNet's layers, skips -> ε̂
+    public var hourglass: (Tensor, UNet.Layers, Bool) throws -> Tensor
 
     public init(convOutputSize: @escaping (Int, Int, Int, Int) throws -> Int,
                 downBlock: @escaping (Tensor, Conv2d, GroupNorm) throws -> Tensor,
-                skipConcat: @escaping (Tensor, Tensor) throws -> Tensor) {
+                skipConcat: @escaping (Tensor, Tensor) throws -> Tensor,
+                hourglass: @escaping (Tensor, UNet.Layers, Bool) throws -> Tensor) {
         self.convOutputSize = convOutputSize; self.downBlock = downBlock; self.skipConcat = skipConcat
+        self.hourglass = hourglass
     }
 }
 
@@ -68,6 +73,18 @@ public enum Chapter03Checks {
             }
             try expectClose(actual, expected, "skipConcat(x [2, 6, 4, 4], skip [2, 3, 8, 8])",
                             hint: "the upsampled features come first, the skip second; nearest-neighbour copies each pixel to a 2×2 block")
+        },
+        Check("hourglass", file: file, hint: "down1(stem), pool, down2, pool, middle; up: upsample ⊕ skip → up2, upsample ⊕ skip → up1, head") { api in
+            var rng = RandomGenerator(seed: 304)
+            let unet = UNet(channels: 8, using: &rng)
+            // Random weights in every layer (a fresh UNet's are random already), on a batch of two 8×8 images.
+            let x = Tensor.randn([2, 3, 8, 8], using: &rng)
+            for skips in [true, false] {
+                let expected = UNet.hourglass(x, unet.layers, skips: skips)
+                try expectClose(try api.hourglass(x, unet.layers, skips), expected, "the hourglass on [2, 3, 8, 8]\(skips ? "" : " without skips")",
+                                hint: skips ? "concatenate the upsampled features first, then the skip saved *before* each pooling"
+                                            : "without skips, zeros of the skip's shape stand where the skip would go")
+            }
         },
     ]
 }

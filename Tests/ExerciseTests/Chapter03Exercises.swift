@@ -11,8 +11,10 @@ struct Chapter03Exercises {
 
     @Test("3.3 skipConcat") func skipConcat() throws { try grade(chapter: "03", id: "skipConcat", hint: Chapter03Checks.all.first { $0.id == "skipConcat" }!.hint) }
 
+    @Test("3.4 hourglass") func hourglass() throws { try grade(chapter: "03", id: "hourglass", hint: Chapter03Checks.all.first { $0.id == "hourglass" }!.hint) }
+
     @Test("every check has a test here")
     func allCovered() {
-        #expect(Chapter03Checks.all.map(\.id) == ["convOutputSize", "downBlock", "skipConcat"])
+        #expect(Chapter03Checks.all.map(\.id) == ["convOutputSize", "downBlock", "skipConcat", "hourglass"])
     }
 }

@@ -149,7 +149,7 @@ struct WrongAnswerTests {
         expectRejected(checks, "ddimSigma", api, "the first factor without its square root")
     }
 
-    @Test("chapter 3: padding once, pooling before the norm, the skip in front")
+    @Test("chapter 3: padding once, pooling before the norm, the skip in front, a pooled skip, skips that ignore the ablation")
     func chapter03() {
         let checks = Chapter03Checks.all
         var api = Chapter03Solutions.api
@@ -161,6 +161,19 @@ struct WrongAnswerTests {
         api = Chapter03Solutions.api
         api.skipConcat = { x, skip in Tensor.concat([skip, x.upsampleNearest2x()], axis: 1) }
         expectRejected(checks, "skipConcat", api, "the skip's channels first")
+        api = Chapter03Solutions.api
+        api.hourglass = { x, l, skips in  // each skip taken after its pooling: the wrong resolution's features, one level down
+            let s1 = l.down1(l.stem(x)).avgPool2x2()
+            let s2 = l.down2(s1)
+            let m = l.middle(s2.avgPool2x2())
+            let h2 = l.up2(Tensor.concat([m.upsampleNearest2x(), skips ? s2 : Tensor.zeros(s2.shape)], axis: 1))
+            let up = h2.upsampleNearest2x()
+            return l.head(l.up1(Tensor.concat([up, skips ? s1.upsampleNearest2x() : Tensor.zeros(up.shape.enumerated().map { $0.offset == 1 ? s1.shape[1] : $0.element })], axis: 1)))
+        }
+        expectRejected(checks, "hourglass", api, "the first skip taken after pooling (and upsampled back): detail thrown away")
+        api = Chapter03Solutions.api
+        api.hourglass = { x, l, _ in try Chapter03Solutions.api.hourglass(x, l, true) }  // ignores `skips`
+        expectRejected(checks, "hourglass", api, "skips kept when the ablation asks for zeros")
     }
 
     @Test("chapter 4: sin and cos interleaved, scale without the 1 +, a closed range, v₀ ignored")
