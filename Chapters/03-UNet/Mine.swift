@@ -32,10 +32,10 @@ func trainMine(_ recipe: UNetRecipe, _ mine: MineRun) -> (model: UNet, record: T
     }
 }
 
-/// The grade: validity of the samples (3.5's measure) at least 35 % — the library's model scores
-/// about 46 % with the default recipe (see the README).
+/// The grade: validity of the samples (3.5's measure) at least 25 %. A correct wiring is the
+/// library's network (46.1 % on seed 0, 41.1 ± 7.3 % over seeds 0–2: the README); without skips, 0 %.
 func gradeMine(_ mine: MineRun, validity: Double) {
     mine.grade("valid samples (a clean shape), 3.5's measure", value: Report.format(validity * 100, digits: 3) + " %",
-               threshold: "≥ 35 %", passed: validity >= 0.35)
+               threshold: "≥ 25 %", passed: validity >= 0.25)
     mine.report(in: book)
 }
