@@ -38,7 +38,7 @@ public enum Chapter01Checks {
                                           hint: "ᾱ_t includes α_t itself: ᾱ_0 = 1 − β_0, not 1; keep multiplying even when ᾱ is tiny")
             }
         },
-        Check("noisyBatch", file: file, hint: "x_t = √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, one ᾱ per example") { api in
+        Check("noisyBatch", kind: .build, file: file, hint: "x_t = √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε, one ᾱ per example") { api in
             var rng = RandomGenerator(seed: 21)
             let x0 = Tensor.randn([3, 2, 4, 4], using: &rng), noise = Tensor.randn([3, 2, 4, 4], using: &rng)
             let schedule = NoiseSchedule.cosine()
@@ -48,7 +48,7 @@ public enum Chapter01Checks {
                             "noisyBatch for three examples at t = 0, 500, 999",
                             hint: "each example has its own ᾱ: reshape the B values to [B, 1, 1, 1] and broadcast")
         },
-        Check("cosineBetas", file: file, hint: "β_t = min(1 − f(t + 1)/f(t), maxBeta), f(τ) = cos²((τ/T + s)/(1 + s)·π/2)") { api in
+        Check("cosineBetas", kind: .build, file: file, hint: "β_t = min(1 − f(t + 1)/f(t), maxBeta), f(τ) = cos²((τ/T + s)/(1 + s)·π/2)") { api in
             for (steps, s, maxBeta) in [(1000, 0.008, 0.999), (50, 0.008, 0.999), (200, 0.1, 0.5)] {
                 let expected = NoiseSchedule.cosine(steps: steps, offset: s, maxBeta: maxBeta).beta
                 let actual = try api.cosineBetas(steps, s, maxBeta)

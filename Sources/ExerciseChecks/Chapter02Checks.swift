@@ -75,7 +75,7 @@ public enum Chapter02Checks {
                 }
             }
         },
-        Check("ddimStep", file: file, hint: "x̂₀ = (x_t − √(1 − ᾱ_t)·ε)/√ᾱ_t; x_prev = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev)·ε") { api in
+        Check("ddimStep", kind: .build, file: file, hint: "x̂₀ = (x_t − √(1 − ᾱ_t)·ε)/√ᾱ_t; x_prev = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev)·ε") { api in
             var rng = RandomGenerator(seed: 204)
             let schedule = NoiseSchedule.linear()
             for (t, previous) in [(999, 979), (500, 480), (19, -1)] {
@@ -87,7 +87,7 @@ public enum Chapter02Checks {
                                 hint: "re-noise x̂₀ with the *predicted* ε, not fresh noise; ᾱ_prev = 1 gives x̂₀ itself")
             }
         },
-        Check("trainingStep", file: file, hint: "t's then ε from rng; loss; zero the grads; backward; clip; Adam step; EMA update") { api in
+        Check("trainingStep", kind: .build, file: file, hint: "t's then ε from rng; loss; zero the grads; backward; clip; Adam step; EMA update") { api in
             // Two copies of one small network, one trained by the library's step, one by yours, from the
             // same numbers: after three steps (so a forgotten zeroGrad shows) both must hold the same weights.
             let schedule = NoiseSchedule.linear(steps: 100)
@@ -118,7 +118,7 @@ public enum Chapter02Checks {
                 try expectClose(p, q, "the EMA weights after 3 steps", hint: "call ema?.update() once per step, after optimizer.step()")
             }
         },
-        Check("sampleDDPM", file: file, hint: "from t = T−1 down to 0: ε̂, eq. (11)'s mean, + √β_t·z except at t = 0") { api in
+        Check("sampleDDPM", kind: .build, file: file, hint: "from t = T−1 down to 0: ε̂, eq. (11)'s mean, + √β_t·z except at t = 0") { api in
             let schedule = NoiseSchedule.linear(steps: 60, betaStart: 1e-3, betaEnd: 0.2)
             // A stand-in network that depends on x and t, so a wrong t or a wrong x shows.
             let model: (Tensor, [Int]) -> Tensor = { x, t in x * 0.3 + Tensor(t.map { Float($0) / 60 }, shape: [t.count, 1]) }
@@ -135,7 +135,7 @@ public enum Chapter02Checks {
                                   actual: "\(steps.prefix(4))… (\(steps.count) calls)", hint: "observe(T, x_T) first, then observe(t, x) after each step")
             }
         },
-        Check("ddimTimesteps", file: file, hint: "t_i = round(T − i·T/count) − 1 for i = 0 … count − 1") { api in
+        Check("ddimTimesteps", kind: .build, file: file, hint: "t_i = round(T − i·T/count) − 1 for i = 0 … count − 1") { api in
             for (count, T) in [(50, 1000), (10, 1000), (1, 1000), (1000, 1000), (7, 100), (3, 10)] {
                 let expected = DDIM.timesteps(count: count, steps: T)
                 let actual = try api.ddimTimesteps(count, T)

@@ -74,7 +74,7 @@ public enum Chapter03Checks {
             try expectClose(actual, expected, "skipConcat(x [2, 6, 4, 4], skip [2, 3, 8, 8])",
                             hint: "the upsampled features come first, the skip second; nearest-neighbour copies each pixel to a 2×2 block")
         },
-        Check("hourglass", file: file, hint: "down1(stem), pool, down2, pool, middle; up: upsample ⊕ skip → up2, upsample ⊕ skip → up1, head") { api in
+        Check("hourglass", kind: .build, file: file, hint: "down1(stem), pool, down2, pool, middle; up: upsample ⊕ skip → up2, upsample ⊕ skip → up1, head") { api in
             var rng = RandomGenerator(seed: 304)
             let unet = UNet(channels: 8, using: &rng)
             // Random weights in every layer (a fresh UNet's are random already), on a batch of two 8×8 images.

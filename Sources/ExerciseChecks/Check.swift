@@ -10,14 +10,19 @@ import Tensor
 /// One graded exercise of a chapter. `API` is the chapter's set of exercise functions, so the
 /// same check grades `exercises/` and `solutions/`.
 public struct Check<API>: @unchecked Sendable {
+    /// Warm-ups are a formula or a shape rule on their own; build exercises are pieces the chapter
+    /// really runs (its `--mine` runs the learner's in place of the library's).
+    public enum Kind: String, Sendable { case warmUp = "warm-up", build }
+
     public let id: String
+    public let kind: Kind
     /// The file the learner edits, from the package root.
     public let file: String
     public let hint: String
     public let run: (API) throws -> Void
 
-    public init(_ id: String, file: String, hint: String, run: @escaping (API) throws -> Void) {
-        self.id = id; self.file = file; self.hint = hint; self.run = run
+    public init(_ id: String, kind: Kind = .warmUp, file: String, hint: String, run: @escaping (API) throws -> Void) {
+        self.id = id; self.kind = kind; self.file = file; self.hint = hint; self.run = run
     }
 }
 
@@ -178,7 +183,7 @@ public func runChecksCommandLine<API>(_ checks: [Check<API>], _ api: API) -> Nev
         exit(0)
     }
     for check in checks {
-        print("\(check.id) \(runCheckInChild(executable: CommandLine.arguments[0], id: check.id).line)")
+        print("\(check.id) \(check.kind.rawValue) \(runCheckInChild(executable: CommandLine.arguments[0], id: check.id).line)")
     }
     exit(0)
 }

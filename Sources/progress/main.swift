@@ -47,6 +47,7 @@ do {
     exit(2)
 }
 
+setvbuf(stdout, nil, _IOLBF, 0)  // line by line, also into a pipe: --watch prints as it goes
 let root = FileManager.default.currentDirectoryPath
 guard let entries = try? FileManager.default.contentsOfDirectory(atPath: root + "/exercises") else {
     FileHandle.standardError.write(Data("progress: no exercises/ folder in \(root); run `swift run progress` from the package root\n".utf8))
@@ -62,6 +63,7 @@ let binPath = run(["swift", "build", "--show-bin-path"]).output.trimmingCharacte
 /// One exercise's line as shown, and its status word.
 struct Outcome {
     let id: String
+    let kind: String
     let verdict: Verdict
     var status: String {
         switch verdict {
@@ -87,10 +89,10 @@ func checkChapter(_ nn: String) -> [Outcome]? {
     }
     var outcomes: [Outcome] = []
     for line in run([binPath + "/check\(nn)"]).output.split(separator: "\n") {
-        // Each line is "<exercise id> VERDICT …", written by runChecksCommandLine.
-        guard let space = line.firstIndex(of: " "), let verdict = Verdict(output: String(line[line.index(after: space)...]))
-        else { continue }
-        let outcome = Outcome(id: String(line[..<space]), verdict: verdict)
+        // Each line is "<exercise id> <kind> VERDICT …", written by runChecksCommandLine.
+        let parts = line.split(separator: " ", maxSplits: 2)
+        guard parts.count == 3, let verdict = Verdict(output: String(parts[2])) else { continue }
+        let outcome = Outcome(id: String(parts[0]), kind: String(parts[1]), verdict: verdict)
         let (mark, detail): (String, String)
         switch verdict {
         case .passed: (mark, detail) = ("✔", "")
@@ -99,7 +101,7 @@ func checkChapter(_ nn: String) -> [Outcome]? {
         case .crashed(let message): (mark, detail) = ("‼", message)
         }
         let shown = detail.replacingOccurrences(of: "\n", with: "\n      ")
-        print("  \(mark) \(outcome.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(outcome.status)\(shown.isEmpty ? "" : ": " + shown)")
+        print("  \(mark) \(outcome.id.padding(toLength: 20, withPad: " ", startingAt: 0)) \(outcome.kind.padding(toLength: 8, withPad: " ", startingAt: 0)) \(outcome.status)\(shown.isEmpty ? "" : ": " + shown)")
         outcomes.append(outcome)
     }
     if let grade = mineGrade(nn) { print("  " + grade) }
