@@ -73,7 +73,7 @@ let package = Package(
                           path: "Chapters/02-MLP", exclude: ["README.md", "figures"]),
         .executableTarget(name: "03-unet", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises03"],
                           path: "Chapters/03-UNet", exclude: ["README.md", "figures"]),
-        .executableTarget(name: "04-time", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
+        .executableTarget(name: "04-time", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises04"],
                           path: "Chapters/04-Time", exclude: ["README.md", "figures"]),
         .executableTarget(name: "05-attention", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
                           path: "Chapters/05-Attention", exclude: ["README.md", "figures"]),

@@ -24,7 +24,13 @@ struct Options: ChapterCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
     @OptionGroup var model: ImageModelOptions<Defaults>
+    @Flag(help: "Train and sample with your sinusoidal embedding and residual block (exercises/Chapter04) and grade what they draw.")
+    var mine = false
     @Option(parsing: .unconditional, help: "How the UNet is told t: none, scalar or sinusoidal.") var conditioning: TimeConditioning = .sinusoidal
+
+    func validate() throws {
+        if mine && run.ablate { throw ValidationError("--mine and --ablate do not go together: --ablate trains the library's comparisons") }
+    }
 
     var recipe: TimeRecipe {
         let quick = common.quick

@@ -106,9 +106,12 @@ book.say("""
 // MARK: - 4.3 Training
 
 book.section("4.3 Training")
-let (model, trained) = book.must {
-    try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (t: \(conditioning.rawValue), seed \(seed))")
-}
+// With --mine the learner's embedding and residual block run in every block, in training and sampling; nothing is cached.
+let mine = options.mine ? MineRun(chapter: Options.chapter) : nil
+if let mine { installMine(mine) }
+let (model, trained) = mine != nil
+    ? book.must("--mine") { try recipe.trainUncached(label: "train (your embedding and blocks)") { try recipe.train($0, progress: $1) } }
+    : book.must { try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (t: \(conditioning.rawValue), seed \(seed))") }
 let predictor = model.predictor
 if trained.fromCache {
     book.say("Loaded cached weights from \(trained.fileName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again.")
@@ -116,8 +119,8 @@ if trained.fromCache {
     book.say("""
         Trained \(recipe.training.steps) steps of batch \(recipe.batch) in \(seconds(trained.seconds)) \
         (\(fmt(trained.millisecondsPerStep)) ms per step) with chapter 3's `DDPMTrainer`: Adam, peak learning \
-        rate \(recipe.training.learningRate), 5 % warm-up then cosine decay, clipping at norm 1, EMA 0.999; weights saved \
-        to \(trained.fileName).
+        rate \(recipe.training.learningRate), 5 % warm-up then cosine decay, clipping at norm 1, EMA 0.999; \
+        \(mine == nil ? "weights saved to \(trained.fileName)." : "with your embedding and blocks (`--mine` caches nothing).")
         """)
 }
 let curve = book.lossFigure(trained.losses)
@@ -331,6 +334,8 @@ if options.run.ablate {
         coverage under both samplers and on the loss per range of t.
         """)
 }
+
+if let mine { gradeMine(mine, validity: metrics.validity) }
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")

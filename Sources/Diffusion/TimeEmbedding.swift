@@ -75,9 +75,14 @@ public struct TimeEmbedding: Module {
 
     public var namedParameters: [(name: String, tensor: Tensor)] { scoped("linear1", linear1) + scoped("linear2", linear2) }
 
+    /// A replacement for `sinusoidalEmbedding`, set once at the start of a run: chapter 4's `--mine`
+    /// puts the learner's here. Nil (the library's) otherwise.
+    nonisolated(unsafe) public static var sinusoidalReplacement: (([Int], Int) -> Tensor)?
+
     /// The features before the MLP: `[B, 1]` (t/T) or `[B, featureDim]` (sinusoidal).
     public func features(_ t: [Int]) -> Tensor {
-        kind == .scalar ? scaledTime(t, steps: steps)
+        if kind == .sinusoidal, let replacement = TimeEmbedding.sinusoidalReplacement { return replacement(t, featureDim) }
+        return kind == .scalar ? scaledTime(t, steps: steps)
             : sinusoidalEmbedding(t, dimension: featureDim)
     }
 
@@ -126,7 +131,17 @@ public struct ResBlock: Module {
             + scoped("norm2", norm2) + scoped("conv2", conv2) + (skip.map { scoped("skip", $0) } ?? [])
     }
 
+    /// A replacement for every ResBlock's forward pass, set once at the start of a run: chapter 4's
+    /// `--mine` puts the learner's block here. Nil (the library's) otherwise.
+    nonisolated(unsafe) public static var replacement: ((ResBlock, Tensor, Tensor?) -> Tensor)?
+
     public func callAsFunction(_ x: Tensor, _ emb: Tensor?) -> Tensor {
+        if let replacement = ResBlock.replacement { return replacement(self, x, emb) }
+        return forward(x, emb)
+    }
+
+    /// The library's forward pass (the formula above).
+    public func forward(_ x: Tensor, _ emb: Tensor?) -> Tensor {
         var h = conv1(norm1(x).silu())                                   // [B, in, H, W] -> [B, out, H, W]
         h = norm2(h)
         if let embedding, let emb {

@@ -11,13 +11,17 @@ public struct Chapter04API {
     public var injectTime: (Tensor, Tensor) throws -> Tensor
     public var meanLossByRange: ([Float], [Int], [Range<Int>]) throws -> [Double?]
     public var noiseVariance: (Tensor, Double) throws -> [Double]
+    /// The learner's residual block run on a library `ResBlock`'s layers: (block, x, emb) -> out.
+    public var resBlock: (ResBlock, Tensor, Tensor?) throws -> Tensor
 
     public init(sinusoidalEmbedding: @escaping ([Int], Int) throws -> Tensor,
                 injectTime: @escaping (Tensor, Tensor) throws -> Tensor,
                 meanLossByRange: @escaping ([Float], [Int], [Range<Int>]) throws -> [Double?],
-                noiseVariance: @escaping (Tensor, Double) throws -> [Double]) {
+                noiseVariance: @escaping (Tensor, Double) throws -> [Double],
+                resBlock: @escaping (ResBlock, Tensor, Tensor?) throws -> Tensor) {
         self.sinusoidalEmbedding = sinusoidalEmbedding; self.injectTime = injectTime
         self.meanLossByRange = meanLossByRange; self.noiseVariance = noiseVariance
+        self.resBlock = resBlock
     }
 }
 
@@ -25,7 +29,7 @@ public enum Chapter04Checks {
     static let file = "exercises/Chapter04/TimeExercises.swift"
 
     public static let all: [Check<Chapter04API>] = [
-        Check("sinusoidalEmbedding", file: file, hint: "sines of all half frequencies first, then cosines; ω_i = 10000^(−i/(half − 1))") { api in
+        Check("sinusoidalEmbedding", kind: .build, file: file, hint: "sines of all half frequencies first, then cosines; ω_i = 10000^(−i/(half − 1))") { api in
             var rng = RandomGenerator(seed: 401)
             for d in [4, 6, 32] {
                 let t = [0, 1, 999] + (0..<5).map { _ in rng.int(in: 0..<1000) }
@@ -134,6 +138,24 @@ public enum Chapter04Checks {
                                   expected: show(expected), actual: show(actual),
                                   hint: "neighbours along W (one index apart), not H; the mean divides by C·H·(W − 1); clip to 0…1. "
                                       + "For comparison, the true 1 − ᾱ_t of the first five is \(show(t.map { 1 - Double(schedule.alphaBar[$0]) }))")
+            }
+        },
+        Check("resBlock", kind: .build, file: file, hint: "conv1(SiLU(GN₁(x))) → GN₂ → (1 + s)·h + b from SiLU(emb) → conv2(SiLU(·)) → + skip(x)") { api in
+            var rng = RandomGenerator(seed: 405)
+            // A block that changes the width (so it has a 1×1 skip) and one that does not, both told t,
+            // and one not told t. Fresh blocks start with conv2 and the embedding at zero, which would
+            // hide half the formula: give every weight random values first.
+            let blocks = [ResBlock(8, 16, embeddingDim: 12, using: &rng), ResBlock(8, 8, embeddingDim: 12, using: &rng),
+                          ResBlock(8, 8, embeddingDim: nil, using: &rng)]
+            for block in blocks { for p in block.parameters { p.data = Tensor.randn(p.shape, using: &rng).data.map { $0 * 0.5 } } }
+            let x = Tensor.randn([2, 8, 4, 4], using: &rng), emb = Tensor.randn([2, 12], using: &rng)
+            for (i, block) in blocks.enumerated() {
+                let told = block.embedding != nil
+                let expected = block.forward(x, told ? emb : nil)
+                try expectClose(try api.resBlock(block, x, told ? emb : nil), expected,
+                                "block \(i + 1): \(block.skip == nil ? "8 → 8 channels" : "8 → 16 channels, 1×1 skip")\(told ? ", told t" : ", not told t")",
+                                hint: told ? "SiLU before the embedding's Linear; scale and shift after norm2, then SiLU, then conv2"
+                                           : "with no embedding the block is conv1(SiLU(GN₁(x))) → GN₂ → conv2(SiLU(·)) + skip")
             }
         },
     ]

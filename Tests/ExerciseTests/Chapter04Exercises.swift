@@ -13,8 +13,10 @@ struct Chapter04Exercises {
 
     @Test("4.4 noiseVariance") func noiseVariance() throws { try grade(chapter: "04", id: "noiseVariance", hint: Chapter04Checks.all.first { $0.id == "noiseVariance" }!.hint) }
 
+    @Test("4.5 resBlock") func resBlock() throws { try grade(chapter: "04", id: "resBlock", hint: Chapter04Checks.all.first { $0.id == "resBlock" }!.hint) }
+
     @Test("every check has a test here")
     func allCovered() {
-        #expect(Chapter04Checks.all.map(\.id) == ["sinusoidalEmbedding", "injectTime", "meanLossByRange", "noiseVariance"])
+        #expect(Chapter04Checks.all.map(\.id) == ["sinusoidalEmbedding", "injectTime", "meanLossByRange", "noiseVariance", "resBlock"])
     }
 }

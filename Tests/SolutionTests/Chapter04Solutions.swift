@@ -1,5 +1,6 @@
 // The same checks as the learner's, run against solutions/: every solution must pass.
 
+import Diffusion
 import ExerciseChecks
 import Solutions04
 import Testing
@@ -10,7 +11,11 @@ struct Chapter04Solutions {
         sinusoidalEmbedding: { try Solutions04.sinusoidalEmbedding($0, dimension: $1) },
         injectTime: { try Solutions04.injectTime($0, scaleShift: $1) },
         meanLossByRange: { try Solutions04.meanLossByRange(losses: $0, t: $1, ranges: $2) },
-        noiseVariance: { try Solutions04.noiseVariance($0, cleanRoughness: $1) })
+        noiseVariance: { try Solutions04.noiseVariance($0, cleanRoughness: $1) },
+        resBlock: { b, x, emb in
+            try Solutions04.resBlock(x, emb: emb, norm1: b.norm1, conv1: b.conv1, embedding: b.embedding, norm2: b.norm2,
+                                     conv2: b.conv2, skip: b.skip)
+        })
 
     @Test(arguments: Chapter04Checks.all.map(\.id))
     func check(_ id: String) {

@@ -176,7 +176,7 @@ struct WrongAnswerTests {
         expectRejected(checks, "hourglass", api, "skips kept when the ablation asks for zeros")
     }
 
-    @Test("chapter 4: sin and cos interleaved, scale without the 1 +, a closed range, v₀ ignored")
+    @Test("chapter 4: sin and cos interleaved, scale without the 1 +, a closed range, v₀ ignored, a shift-only block, no residual")
     func chapter04() {
         let checks = Chapter04Checks.all
         var api = Chapter04Solutions.api
@@ -210,6 +210,23 @@ struct WrongAnswerTests {
         api = Chapter04Solutions.api
         api.noiseVariance = { xt, v0 in try Chapter04Solutions.api.noiseVariance(xt, 0) }
         expectRejected(checks, "noiseVariance", api, "the clean image's own roughness v₀ ignored")
+        api = Chapter04Solutions.api
+        api.resBlock = { b, x, emb in  // DDPM's way: the embedding added as a bias, no scale
+            var h = b.norm2(b.conv1(b.norm1(x).silu()))
+            if let e = b.embedding, let emb {
+                let c = h.shape[1]
+                h = h + e(emb.silu()).split([c, c], axis: 1)[1].reshaped([emb.shape[0], c, 1, 1])
+            }
+            return b.conv2(h.silu()) + (b.skip.map { $0(x) } ?? x)
+        }
+        expectRejected(checks, "resBlock", api, "only the shift (no (1 + s) scale)")
+        api = Chapter04Solutions.api
+        api.resBlock = { b, x, emb in  // the residual forgotten
+            var h = b.norm2(b.conv1(b.norm1(x).silu()))
+            if let e = b.embedding, let emb { h = try Chapter04Solutions.api.injectTime(h, e(emb.silu())) }
+            return b.conv2(h.silu())
+        }
+        expectRejected(checks, "resBlock", api, "no residual connection (out = h, not h + skip(x))")
     }
 
     @Test("chapter 5: no max shift, no 1/√d, heads split along the wrong axis")

@@ -9,7 +9,8 @@ import ExerciseSupport
 import NN
 import Tensor
 
-/// Exercise 4.1 — the sinusoidal embedding of steps t (DDPM's form of the Transformer's code).
+/// Exercise 4.1 — the sinusoidal embedding of steps t, DDPM's form of the Transformer's code (build:
+/// `04-time --mine` embeds t with yours).
 ///
 /// For an even dimension d, with half = d/2:
 /// ```
@@ -22,7 +23,8 @@ public func sinusoidalEmbedding(_ t: [Int], dimension d: Int) throws -> Tensor {
     throw NotAttempted()
 }
 
-/// Exercise 4.2 — inject the time embedding into a block (AdaGN, Dhariwal & Nichol 2021).
+/// Exercise 4.2 — inject the time embedding into a block, AdaGN of Dhariwal & Nichol 2021 (warm-up;
+/// your 4.5 can use it).
 ///
 /// `h` is a group-normalised feature map `[B, C, H, W]`; `scaleShift` `[B, 2C]` is the embedding's
 /// projection: its first C columns are the scales s, the last C the shifts b. Return
@@ -35,7 +37,7 @@ public func injectTime(_ h: Tensor, scaleShift: Tensor) throws -> Tensor {
     throw NotAttempted()
 }
 
-/// Exercise 4.3 — loss per range of t, the table behind every comparison in this chapter.
+/// Exercise 4.3 — loss per range of t, the table behind every comparison in this chapter (warm-up).
 ///
 /// `losses[k]` is the denoising error of example k, drawn at step `t[k]`. For each range in
 /// `ranges` return the mean loss of the examples whose t falls in it (`range.contains(t[k])`),
@@ -45,7 +47,7 @@ public func meanLossByRange(losses: [Float], t: [Int], ranges: [Range<Int>]) thr
     throw NotAttempted()
 }
 
-/// Exercise 4.4 — read the noise level off x_t without being told t (the cheap comparison of 4.6).
+/// Exercise 4.4 — read the noise level off x_t without being told t, the cheap comparison of 4.6 (warm-up).
 ///
 /// A Shapes image is flat colour on black, so neighbouring pixels are nearly equal; the noise is
 /// independent from pixel to pixel. The mean squared difference of horizontal neighbours
@@ -62,5 +64,23 @@ public func meanLossByRange(losses: [Float], t: [Int], ranges: [Range<Int>]) thr
 /// neighbours along W are one index apart. A row has W − 1 neighbour pairs, and H ≠ W in the check.
 /// Sum in Double.
 public func noiseVariance(_ xt: Tensor, cleanRoughness v0: Double) throws -> [Double] {
+    throw NotAttempted()
+}
+
+/// Exercise 4.5 — a residual block that is told t, with AdaGN (build: `04-time --mine` runs yours in
+/// every block of the UNet).
+///
+/// Given the block's layers and the time embedding `emb` `[B, E]` (nil: a block not told t):
+/// ```
+/// h = conv1(SiLU(norm1(x)))                          [B, in, H, W] -> [B, out, H, W]
+/// h = norm2(h)
+/// [s, b] = embedding(SiLU(emb))                      [B, E] -> [B, 2·out]; skip this when emb or embedding is nil
+/// h = (1 + s)·h + b                                  your injectTime (4.2)
+/// h = conv2(SiLU(h))
+/// out = h + skip(x)                                  skip: a 1×1 conv when the width changes (non-nil), else x itself
+/// ```
+/// Hint: every layer is called like a function: `norm1(x)`, `conv1(h)`, `embedding(e)`; `.silu()`.
+public func resBlock(_ x: Tensor, emb: Tensor?, norm1: GroupNorm, conv1: Conv2d, embedding: Linear?, norm2: GroupNorm,
+                     conv2: Conv2d, skip: Conv2d?) throws -> Tensor {
     throw NotAttempted()
 }

@@ -47,3 +47,11 @@ public func noiseVariance(_ xt: Tensor, cleanRoughness v0: Double) throws -> [Do
         return Swift.min(1, Swift.max(0, (v - v0) / (2 - v0)))
     }
 }
+
+/// Solution 4.5 — conv1(SiLU(GN₁(x))), GN₂, AdaGN from SiLU(emb), conv2(SiLU(·)), plus the skip.
+public func resBlock(_ x: Tensor, emb: Tensor?, norm1: GroupNorm, conv1: Conv2d, embedding: Linear?, norm2: GroupNorm,
+                     conv2: Conv2d, skip: Conv2d?) throws -> Tensor {
+    var h = norm2(conv1(norm1(x).silu()))                        // [B, in, H, W] -> [B, out, H, W]
+    if let embedding, let emb { h = try injectTime(h, scaleShift: embedding(emb.silu())) }   // [B, E] -> [B, 2·out]
+    return conv2(h.silu()) + (skip.map { $0(x) } ?? x)
+}
