@@ -75,7 +75,7 @@ let package = Package(
                           path: "Chapters/03-UNet", exclude: ["README.md", "figures"]),
         .executableTarget(name: "04-time", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises04"],
                           path: "Chapters/04-Time", exclude: ["README.md", "figures"]),
-        .executableTarget(name: "05-attention", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
+        .executableTarget(name: "05-attention", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises05"],
                           path: "Chapters/05-Attention", exclude: ["README.md", "figures"]),
         .executableTarget(name: "06-text", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
                           path: "Chapters/06-Text", exclude: ["README.md", "figures"]),

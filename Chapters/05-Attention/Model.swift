@@ -25,11 +25,14 @@ struct Options: ChapterCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
     @OptionGroup var model: ImageModelOptions<Defaults>
+    @Flag(help: "Train and sample with your self-attention block (exercises/Chapter05) and grade what it draws.") var mine = false
     @Option(parsing: .unconditional, help: "After the 8×8 and 4×4 blocks: attention, positionwise (the control), pointwise or none.")
     var mixing: PositionMixing = .attention
     @Option(parsing: .unconditional, help: "Attention heads (must divide 2c).") var heads: Int = 4
 
     func validate() throws {
+        if mine && run.ablate { throw ValidationError("--mine and --ablate do not go together: --ablate trains the library's comparisons") }
+        if mine && mixing != .attention { throw ValidationError("--mine runs your attention block: it needs --mixing attention") }
         try Bounds.check(heads, "--heads", in: Bounds.heads)
         let width = 2 * model.channels(quick: common.quick)
         if width % heads != 0 { throw ValidationError("--heads \(heads) must divide the attention width 2c = \(width)") }

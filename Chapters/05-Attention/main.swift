@@ -108,9 +108,12 @@ let parameterCount = Dictionary(uniqueKeysWithValues: PositionMixing.allCases.ma
 })
 book.table(headers: ["--mixing", "after the 8×8 and 4×4 blocks", "parameters"],
            rows: [PositionMixing.none, .attention, .positionwise, .pointwise].map { [$0.rawValue, blockName($0), String(parameterCount[$0]!)] })
-let (model, trained) = book.must {
-    try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (\(mixing.rawValue), seed \(seed))")
-}
+// With --mine the learner's block runs at every attention site, in training and sampling; nothing is cached.
+let mine = options.mine ? MineRun(chapter: Options.chapter) : nil
+if let mine { installMine(mine) }
+let (model, trained) = mine != nil
+    ? book.must("--mine") { try recipe.trainUncached(label: "train (your attention block)") { try recipe.train($0, progress: $1) } }
+    : book.must { try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (\(mixing.rawValue), seed \(seed))") }
 let predictor = model.predictor
 book.say("""
     Chapter 4's UNet (sinusoidal time embedding, AdaGN residual blocks) with \
@@ -126,8 +129,8 @@ if trained.fromCache {
     book.say("Loaded cached weights from \(trained.fileName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again.")
 } else {
     book.say("""
-        Trained in \(seconds(trained.seconds)) (\(fmt(trained.millisecondsPerStep)) ms per step); weights saved to \
-        \(trained.fileName).
+        Trained in \(seconds(trained.seconds)) (\(fmt(trained.millisecondsPerStep)) ms per step); \
+        \(mine == nil ? "weights saved to \(trained.fileName)." : "with your attention block (`--mine` caches nothing).")
         """)
 }
 let curve = book.lossFigure(trained.losses)
@@ -336,6 +339,8 @@ if options.run.ablate {
         3 seeds each (cached), and compares validity, the share keeping the rule, coverage and the loss per range of t.
         """)
 }
+
+if let mine { gradeMine(mine, metrics: metrics) }
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")

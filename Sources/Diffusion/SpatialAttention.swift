@@ -76,7 +76,14 @@ public struct SpatialSelfAttention: Layer {
 
     public var namedParameters: [(name: String, tensor: Tensor)] { scoped("norm", norm) + scoped("attention", attention) }
 
-    public func callAsFunction(_ h: Tensor) -> Tensor { attend(h).output }
+    /// A replacement for every self-attention block's forward pass, set once at the start of a run:
+    /// chapter 5's `--mine` puts the learner's block here. Nil (the library's) otherwise.
+    nonisolated(unsafe) public static var replacement: ((SpatialSelfAttention, Tensor) -> Tensor)?
+
+    public func callAsFunction(_ h: Tensor) -> Tensor {
+        if let replacement = SpatialSelfAttention.replacement { return replacement(self, h) }
+        return attend(h).output
+    }
 
     /// Also returns the attention weights `[B, heads, H·W, H·W]`: row q says where position q looked.
     public func attend(_ h: Tensor) -> (output: Tensor, weights: Tensor) {

@@ -2,6 +2,7 @@
 // softmax overflows), one head's weights against `scaledDotProductAttention` (Sources/NN/Attention.swift),
 // the head split and merge against their index formulas.
 
+import Diffusion
 import NN
 import Tensor
 
@@ -10,11 +11,14 @@ public struct Chapter05API {
     public var attentionWeights: (Tensor, Tensor) throws -> Tensor
     public var splitHeads: (Tensor, Int) throws -> Tensor
     public var mergeHeads: (Tensor, Int) throws -> Tensor
+    /// The learner's block run on a library `SpatialSelfAttention`'s layers: (block, h) -> out.
+    public var selfAttentionBlock: (SpatialSelfAttention, Tensor) throws -> Tensor
 
     public init(stableSoftmax: @escaping ([Float]) throws -> [Float], attentionWeights: @escaping (Tensor, Tensor) throws -> Tensor,
-                splitHeads: @escaping (Tensor, Int) throws -> Tensor, mergeHeads: @escaping (Tensor, Int) throws -> Tensor) {
+                splitHeads: @escaping (Tensor, Int) throws -> Tensor, mergeHeads: @escaping (Tensor, Int) throws -> Tensor,
+                selfAttentionBlock: @escaping (SpatialSelfAttention, Tensor) throws -> Tensor) {
         self.stableSoftmax = stableSoftmax; self.attentionWeights = attentionWeights
-        self.splitHeads = splitHeads; self.mergeHeads = mergeHeads
+        self.splitHeads = splitHeads; self.mergeHeads = mergeHeads; self.selfAttentionBlock = selfAttentionBlock
     }
 }
 
@@ -74,6 +78,17 @@ public enum Chapter05Checks {
             } } } }
             try expectClose(try api.mergeHeads(x, h), Tensor(expected, shape: [b, l, h * dh]), "mergeHeads(x [8, 3, 5], heads: 4)",
                             hint: "result[b, l, j·dh + e] = x[b·h + j, l, e]")
+        },
+        Check("selfAttentionBlock", kind: .build, file: file, hint: "GN → tokens [B, H·W, C] → Q, K, V → heads → softmax(QKᵀ/√d)·V → merge → output → + h") { api in
+            var rng = RandomGenerator(seed: 505)
+            for heads in [1, 2, 4] {
+                let block = SpatialSelfAttention(channels: 8, heads: heads, using: &rng)
+                // A fresh block's output layer is zero (it passes h through): give it random weights.
+                for p in block.parameters { p.data = Tensor.randn(p.shape, using: &rng).data.map { $0 * 0.5 } }
+                let h = Tensor.randn([2, 8, 3, 4], using: &rng)   // a 3×4 map: rows and columns differ, so a transposed reshape shows
+                try expectClose(try api.selfAttentionBlock(block, h), block(h), "the block on h [2, 8, 3, 4] with \(heads) head\(heads == 1 ? "" : "s")",
+                                hint: "tokens are the H·W positions, each of width C ([B, C, H·W] → permute → [B, H·W, C]); split C into heads, not H·W")
+            }
         },
     ]
 }

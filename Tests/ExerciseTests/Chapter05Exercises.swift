@@ -13,8 +13,10 @@ struct Chapter05Exercises {
 
     @Test("5.3b mergeHeads") func mergeHeads() throws { try grade(chapter: "05", id: "mergeHeads", hint: Chapter05Checks.all.first { $0.id == "mergeHeads" }!.hint) }
 
+    @Test("5.4 selfAttentionBlock") func selfAttentionBlock() throws { try grade(chapter: "05", id: "selfAttentionBlock", hint: Chapter05Checks.all.first { $0.id == "selfAttentionBlock" }!.hint) }
+
     @Test("every check has a test here")
     func allCovered() {
-        #expect(Chapter05Checks.all.map(\.id) == ["stableSoftmax", "attentionWeights", "splitHeads", "mergeHeads"])
+        #expect(Chapter05Checks.all.map(\.id) == ["stableSoftmax", "attentionWeights", "splitHeads", "mergeHeads", "selfAttentionBlock"])
     }
 }

@@ -4,6 +4,7 @@
 // passes, which the ChapterNN solution suites prove). Wrong answers keep the right shapes, so a
 // mistake shows as a failed check rather than a trap.
 
+import Diffusion
 import ExerciseChecks
 import Foundation
 import NN
@@ -229,7 +230,7 @@ struct WrongAnswerTests {
         expectRejected(checks, "resBlock", api, "no residual connection (out = h, not h + skip(x))")
     }
 
-    @Test("chapter 5: no max shift, no 1/√d, heads split along the wrong axis")
+    @Test("chapter 5: no max shift, no 1/√d, heads split along the wrong axis, tokens without the permute, no residual")
     func chapter05() {
         let checks = Chapter05Checks.all
         var api = Chapter05Solutions.api
@@ -254,6 +255,19 @@ struct WrongAnswerTests {
             return x.reshaped([b, l, -1])
         }
         expectRejected(checks, "mergeHeads", api, "a reshape without the permute")
+        api = Chapter05Solutions.api
+        api.selfAttentionBlock = { b, h in  // tokens made by a reshape alone: [B, C, H, W] read as [B, H·W, C]
+            let (n, c, height, width) = (h.shape[0], h.shape[1], h.shape[2], h.shape[3])
+            let tokens = b.norm(h).reshaped([n, height * width, c])
+            let o = b.attention(tokens)
+            return h + o.reshaped([n, c, height, width])
+        }
+        expectRejected(checks, "selfAttentionBlock", api, "the feature map reshaped into tokens without the permute")
+        api = Chapter05Solutions.api
+        api.selfAttentionBlock = { b, h in  // no residual
+            try Chapter05Solutions.api.selfAttentionBlock(b, h) - h
+        }
+        expectRejected(checks, "selfAttentionBlock", api, "the block's output without the residual h +")
     }
 
     @Test("chapter 6: case, repeated spaces and long prompts in tokenize; softmax over pixels; the paper's w")

@@ -30,3 +30,15 @@ public func mergeHeads(_ x: Tensor, heads: Int) throws -> Tensor {
     let b = x.shape[0] / heads, l = x.shape[1]
     return x.reshaped([b, heads, l, -1]).permuted([0, 2, 1, 3]).reshaped([b, l, -1])
 }
+
+/// Solution 5.4 — GN, tokens, Q/K/V, heads, softmax(QKᵀ/√d)·V, merge, output projection, residual.
+public func selfAttentionBlock(_ h: Tensor, norm: GroupNorm, query: Linear, key: Linear, value: Linear, output: Linear,
+                               heads: Int) throws -> Tensor {
+    let b = h.shape[0], c = h.shape[1], height = h.shape[2], width = h.shape[3]
+    let tokens = norm(h).reshaped([b, c, height * width]).permuted([0, 2, 1])          // [B, H·W, C]
+    let q = try splitHeads(query(tokens), heads: heads), k = try splitHeads(key(tokens), heads: heads)
+    let v = try splitHeads(value(tokens), heads: heads)                                   // [B·heads, H·W, d]
+    let o = try attentionWeights(q: q, k: k).matmul(v)                                    // [B·heads, H·W, d]
+    let out = output(try mergeHeads(o, heads: heads))                                     // [B, H·W, C]
+    return h + out.permuted([0, 2, 1]).reshaped([b, c, height, width])                    // [B, C, H, W]
+}
