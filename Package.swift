@@ -77,7 +77,7 @@ let package = Package(
                           path: "Chapters/04-Time", exclude: ["README.md", "figures"]),
         .executableTarget(name: "05-attention", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises05"],
                           path: "Chapters/05-Attention", exclude: ["README.md", "figures"]),
-        .executableTarget(name: "06-text", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor"],
+        .executableTarget(name: "06-text", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises06"],
                           path: "Chapters/06-Text", exclude: ["README.md", "figures"]),
         .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "04-time", "05-attention", "06-text", "Imaging", "Datasets"]),
         .testTarget(name: "ChapterKitTests", dependencies: ["ChapterKit", "Diffusion", "NN", "Tensor"]),

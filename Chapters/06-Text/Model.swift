@@ -27,6 +27,8 @@ struct Options: ChapterCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var run: TrainingFlags
     @OptionGroup var model: ImageModelOptions<Defaults>
+    @Flag(help: "Train and sample with your caption dropout, v target and guided prediction (exercises/Chapter06) and grade what they draw.")
+    var mine = false
     @Option(help: ArgumentHelp("Also draw this prompt (repeatable), e.g. \"red circle top left\".", valueName: "text"))
     var prompt: [String] = []
     @Option(parsing: .unconditional, help: "Guidance scale w for --prompt and --interactive (0: ignore the prompt, 1: plain conditional).")
@@ -39,6 +41,9 @@ struct Options: ChapterCommand {
     @Flag(help: "Also train without some colour–shape pairs and measure those prompts.") var holdout = false
 
     func validate() throws {
+        if mine, run.ablate || holdout || load != nil {
+            throw ValidationError("--mine trains and grades your code alone: it does not go with --ablate, --holdout or --load")
+        }
         try Bounds.check(guidance, "--guidance", in: 0...20)
         for text in prompt {
             do { _ = try Tokenizer.shapes.encode(text); _ = try ShapePrompt.parse(text) } catch { throw ValidationError("--prompt: \(error)") }
@@ -118,17 +123,15 @@ struct TextRecipe: Recipe {
     }
 }
 
-/// The prompt an example is trained with: its caption, with the whole caption dropped with
-/// probability `dropCaption` and each remaining attribute with probability `dropAttribute` (so the
-/// model learns partial prompts and, from the empty one, ε(x_t, t, ∅) for guidance).
+/// The prompt an example is trained with (`ShapePrompt.dropped`: the caption dropped with probability
+/// `dropCaption`, each attribute with `dropAttribute`), or with `--mine` the learner's dropout.
 func trainingPrompt(_ c: ShapeCombination, _ recipe: TextRecipe, using rng: inout RandomGenerator) -> ShapePrompt {
-    let dropAll = Double(rng.uniform()) < recipe.dropCaption
-    let keepColor = Double(rng.uniform()) >= recipe.dropAttribute
-    let keepKind = Double(rng.uniform()) >= recipe.dropAttribute
-    let keepPosition = Double(rng.uniform()) >= recipe.dropAttribute
-    if dropAll { return ShapePrompt() }
-    return ShapePrompt(color: keepColor ? c.color : nil, kind: keepKind ? c.kind : nil, position: keepPosition ? c.position : nil)
+    if let replacement = dropoutReplacement { return replacement(c, recipe, &rng) }
+    return ShapePrompt.dropped(from: c, dropCaption: recipe.dropCaption, dropAttribute: recipe.dropAttribute, using: &rng)
 }
+
+/// `--mine` sets this once, before training, to the learner's caption dropout.
+nonisolated(unsafe) var dropoutReplacement: ((ShapeCombination, TextRecipe, inout RandomGenerator) -> ShapePrompt)?
 
 /// How well samples follow their prompts, per attribute, judged by the Shapes checker.
 struct Adherence {

@@ -152,16 +152,20 @@ book.say(recipe.coordinates ? """
 // MARK: - 6.3 Training with dropped captions
 
 book.section("6.3 Training, with captions dropped for guidance")
-let (model, trained) = book.must {
-    try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train text-to-image")
-}
+// With --mine the learner's dropout, v target and guidance run in training and sampling; nothing is cached.
+let mine = options.mine ? MineRun(chapter: Options.chapter) : nil
+if let mine { installMine(mine) }
+let (model, trained) = mine != nil
+    ? book.must("--mine") { try recipe.trainUncached(label: "train text-to-image (your code)") { try recipe.train($0, progress: $1) } }
+    : book.must { try recipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train text-to-image") }
 if trained.fromCache {
     book.say("Loaded cached weights from \(trained.fileName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again.")
 } else {
     book.say("""
         Trained \(recipe.training.steps) steps of batch \(recipe.batch) in \(seconds(trained.seconds)) \
-        (\(fmt(trained.millisecondsPerStep)) ms per step); weights saved to \(trained.fileName) — \
-        `06-text --load \(trained.path) --prompt "…"` samples from them in seconds.
+        (\(fmt(trained.millisecondsPerStep)) ms per step); \
+        \(mine == nil ? "weights saved to \(trained.fileName) — `06-text --load \(trained.path) --prompt \"…\"` samples from them in seconds."
+                      : "with your dropout and v target (`--mine` caches nothing).")
         """)
 }
 book.say("""
@@ -457,6 +461,8 @@ if options.run.ablate {
 }
 
 if options.interactive { book.must { try interactive(model, folder: book.path("interactive")) } }
+
+if let mine { gradeMine(mine, allThreeAtW3: adherence.first { $0.0 == 3 }.map { $0.1.share($0.1.all) }) }
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")

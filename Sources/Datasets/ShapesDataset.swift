@@ -75,6 +75,21 @@ public struct ShapePrompt: Hashable, Sendable, CustomStringConvertible {
     /// The full prompt for one combination.
     public init(_ c: ShapeCombination) { self.init(color: c.color, kind: c.kind, position: c.position) }
 
+    /// The prompt an example is trained with (chapter 6): its full caption, with the whole caption
+    /// dropped with probability `dropCaption` (the empty prompt, which classifier-free guidance
+    /// needs) and each attribute of a kept caption dropped on its own with probability
+    /// `dropAttribute` (so partial prompts are learnt too). Four uniform draws from `rng`, always, in
+    /// this order: the caption's, then colour's, shape's and position's.
+    public static func dropped(from c: ShapeCombination, dropCaption: Double, dropAttribute: Double,
+                               using rng: inout RandomGenerator) -> ShapePrompt {
+        let dropAll = Double(rng.uniform()) < dropCaption
+        let keepColor = Double(rng.uniform()) >= dropAttribute
+        let keepKind = Double(rng.uniform()) >= dropAttribute
+        let keepPosition = Double(rng.uniform()) >= dropAttribute
+        if dropAll { return ShapePrompt() }
+        return ShapePrompt(color: keepColor ? c.color : nil, kind: keepKind ? c.kind : nil, position: keepPosition ? c.position : nil)
+    }
+
     /// "red circle top left"; "" when nothing is asked for.
     public var caption: String {
         [color?.word, kind?.word, position?.words].compactMap { $0 }.joined(separator: " ")

@@ -66,9 +66,14 @@ public enum DDPM {
     /// A network that predicts v, from x_t, implies both the clean image and the noise:
     /// x̂₀ = √ᾱ_t·x_t − √(1 − ᾱ_t)·v̂ and ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂ (`epsilon(fromVelocity:)`).
     public static func velocity(x0: Tensor, noise: Tensor, t: [Int], schedule: NoiseSchedule) -> Tensor {
+        if let replacement = velocityReplacement { return replacement(x0, noise, t, schedule) }
         let (signal, noiseScale) = schedule.signalAndNoiseScales(t: t, like: x0)  // √ᾱ_t, √(1 − ᾱ_t): [B, 1, …]
         return signal * noise - noiseScale * x0
     }
+
+    /// A replacement for `velocity`, set once at the start of a run: chapter 6's `--mine` puts the
+    /// learner's v target here. Nil (the library's) otherwise.
+    nonisolated(unsafe) public static var velocityReplacement: ((Tensor, Tensor, [Int], NoiseSchedule) -> Tensor)?
 
     /// The noise a v-prediction implies: ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂. So a v-network samples with
     /// every sampler here, wrapped as a `NoisePredictor`.

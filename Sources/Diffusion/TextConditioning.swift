@@ -304,10 +304,17 @@ public struct TextToImage: Module {
     /// With v-prediction the guidance combination is taken on v̂ and then turned into ε̂: the map
     /// v̂ ↦ ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂ is affine with weights that sum to one across the combination,
     /// so this is the same as combining the two ε̂.
+    /// A replacement for the guidance combination (the network's output for x at t under `tokens` and
+    /// scale w, before any v → ε), set once at the start of a run: chapter 6's `--mine` puts the
+    /// learner's here. Nil (the library's) otherwise.
+    nonisolated(unsafe) public static var guidanceReplacement: ((TextToImage, Tensor, [Int], [[Int]], Float) -> Tensor)?
+
     public func guided(tokens: [[Int]], scale w: Float) -> NoisePredictor {
         { x, t in
             let output: Tensor
-            if w == 1 {
+            if let replacement = TextToImage.guidanceReplacement {
+                output = replacement(self, x, t, tokens, w)
+            } else if w == 1 {
                 output = self(x, t, tokens: tokens)                    // ε_∅ + 1·(ε_c − ε_∅) = ε_c
             } else if w == 0 {
                 output = self(x, t, tokens: [[Int]](repeating: emptyPrompt, count: x.shape[0]))  // = ε_∅

@@ -270,7 +270,7 @@ struct WrongAnswerTests {
         expectRejected(checks, "selfAttentionBlock", api, "the block's output without the residual h +")
     }
 
-    @Test("chapter 6: case, repeated spaces and long prompts in tokenize; softmax over pixels; the paper's w")
+    @Test("chapter 6: case, repeated spaces and long prompts in tokenize; softmax over pixels; the paper's w; dropout draws and sense; two calls; v swapped")
     func chapter06() {
         let checks = Chapter06Checks.all
         var api = Chapter06Solutions.api
@@ -312,5 +312,29 @@ struct WrongAnswerTests {
         api = Chapter06Solutions.api
         api.guidedNoise = { c, u, w in c * (1 + w) - u * w }  // the paper's w, where ours is the paper's + 1
         expectRejected(checks, "guidedNoise", api, "the paper's (1 + w)·ε_c − w·ε_u with our w")
+        api = Chapter06Solutions.api
+        api.promptDropout = { color, shape, position, dropCaption, dropAttribute, rng in  // stops drawing once the caption is dropped
+            if Double(rng.uniform()) < dropCaption { return [nil, nil, nil] }
+            return [color, shape, position].map { Double(rng.uniform()) >= dropAttribute ? $0 : nil }
+        }
+        expectRejected(checks, "promptDropout", api, "fewer draws when the whole caption is dropped (the generator drifts)")
+        api = Chapter06Solutions.api
+        api.promptDropout = { color, shape, position, dropCaption, dropAttribute, rng in  // keep and drop swapped
+            let dropAll = Double(rng.uniform()) < dropCaption
+            let keep = (0..<3).map { _ in Double(rng.uniform()) < dropAttribute }
+            return dropAll ? [nil, nil, nil] : zip([color, shape, position], keep).map { $1 ? $0 : nil }
+        }
+        expectRejected(checks, "promptDropout", api, "attributes kept with probability dropAttribute instead of dropped")
+        api = Chapter06Solutions.api
+        api.guidedOutput = { network, x, t, tokens, empty, w in  // two calls instead of one batched call
+            let c = network(x, t, tokens), u = network(x, t, [[Int]](repeating: empty, count: x.shape[0]))
+            return u + (c - u) * w
+        }
+        expectRejected(checks, "guidedOutput", api, "the conditional and unconditional outputs from two separate calls")
+        api = Chapter06Solutions.api
+        api.velocityTarget = { x0, noise, alphaBar in  // ε and x0 swapped
+            try Chapter06Solutions.api.velocityTarget(noise, x0, alphaBar)
+        }
+        expectRejected(checks, "velocityTarget", api, "√ᾱ·x0 − √(1 − ᾱ)·ε (x0 and ε swapped)")
     }
 }

@@ -37,3 +37,29 @@ public func crossAttention(pixels: Tensor, words: Tensor, wq: Tensor, wk: Tensor
 public func guidedNoise(conditional: Tensor, unconditional: Tensor, scale w: Float) throws -> Tensor {
     unconditional + (conditional - unconditional) * w
 }
+
+/// Solution 6.4 — four draws (caption, colour, shape, position), then keep what survived.
+public func promptDropout(color: String, shape: String, position: String, dropCaption: Double, dropAttribute: Double,
+                          using rng: inout RandomGenerator) throws -> [String?] {
+    let dropAll = Double(rng.uniform()) < dropCaption
+    let keep = (0..<3).map { _ in Double(rng.uniform()) >= dropAttribute }
+    if dropAll { return [nil, nil, nil] }
+    return zip([color, shape, position], keep).map { $1 ? $0 : nil }
+}
+
+/// Solution 6.5 — one call (conditional, unconditional, or both halves of a doubled batch), then eq. (6).
+public func guidedOutput(network: (Tensor, [Int], [[Int]]) -> Tensor, x: Tensor, t: [Int], tokens: [[Int]], emptyPrompt: [Int],
+                         scale w: Float) throws -> Tensor {
+    let b = x.shape[0]
+    if w == 1 { return network(x, t, tokens) }
+    if w == 0 { return network(x, t, [[Int]](repeating: emptyPrompt, count: b)) }
+    let both = network(Tensor.concat([x, x], axis: 0), t + t, tokens + [[Int]](repeating: emptyPrompt, count: b))  // [2B, …]
+    let parts = both.split([b, b], axis: 0)
+    return try guidedNoise(conditional: parts[0], unconditional: parts[1], scale: w)
+}
+
+/// Solution 6.6 — v = √ᾱ·ε − √(1 − ᾱ)·x0, one ᾱ per example.
+public func velocityTarget(x0: Tensor, noise: Tensor, alphaBar: [Float]) throws -> Tensor {
+    let shape = [alphaBar.count] + [Int](repeating: 1, count: x0.rank - 1)    // [B, 1, …]
+    return Tensor(alphaBar.map { $0.squareRoot() }, shape: shape) * noise - Tensor(alphaBar.map { (1 - $0).squareRoot() }, shape: shape) * x0
+}
