@@ -168,6 +168,30 @@ book.say("""
     drawn late. The samples are in [samples.csv](samples.csv).
     """)
 
+// What the network learnt, drawn: at a few t, the direction it would move a point, −ε̂ (towards its x̂₀).
+let fieldT = [600, 250, 50]
+let grid = stride(from: -2.5, through: 2.5001, by: 0.3125).flatMap { y in stride(from: -2.5, through: 2.5001, by: 0.3125).map { x in (x, y) } }
+let gridPoints = Tensor(grid.flatMap { [Float($0.0), Float($0.1)] }, shape: [grid.count, 2])   // [N, 2]
+let fieldPanels = fieldT.map { t -> Image in
+    let epsilon = withoutGradients { predictor(gridPoints, [Int](repeating: t, count: grid.count)) }  // [N, 2]
+    var plot = scatter("t = \(t): arrows along -eps-hat", [("data", data, Color(190, 205, 235))], size: 360, textScale: 1)
+    for (i, p) in grid.enumerated() {
+        let dx = -Double(epsilon.data[2 * i]) * 0.18, dy = -Double(epsilon.data[2 * i + 1]) * 0.18
+        plot.line("", x: [p.0, p.0 + dx], y: [p.1, p.1 + dy], color: Color(200, 70, 30), thickness: 1)
+    }
+    plot.scatter("", points: grid, color: Color(200, 70, 30), radius: 1)
+    return plot.render()
+}
+book.figure(Image.hstack(fieldPanels, gap: 8, background: .white), name: "field.png",
+            caption: "The learnt ε̂ as a field: at each grid point, an arrow along −ε̂ (towards the x̂₀ it implies), at t = 600, 250 and 50, over the data (light)")
+book.say("""
+    The network itself, drawn as a field: at every point of a grid (the dots), an arrow along \
+    −ε̂(x, t), the way a reverse step moves a point. At t = 600 and still at t = 250 the arrows point \
+    towards the middle of the data, longer the further out they start: at those noise levels the data's \
+    rough location is most of what x_t tells. At t = 50 they turn towards the nearest part of the \
+    moons and shrink to almost nothing on them: near t = 0 the network has learnt where the curve is.
+    """)
+
 // MARK: - 2.4 How good: energy distance
 
 book.section("2.4 How close are the samples? Energy distance against its noise floor")

@@ -27,7 +27,7 @@ struct Chapter02Tests {
         let regex = try NSRegularExpression(pattern: #"!\[[^\]]*\]\(([^)]+)\)"#)
         let links = regex.matches(in: report, range: NSRange(report.startIndex..., in: report))
             .map { String(report[Range($0.range(at: 1), in: report)!]) }
-        #expect(links == ["datasets.png", "loss.png", "samples.png", "reverse.png", "ddim.png"], "links: \(links)")
+        #expect(links == ["datasets.png", "loss.png", "samples.png", "reverse.png", "field.png", "ddim.png"], "links: \(links)")
         for name in links {
             let image = try Image.readPNG(dir + "/" + name)
             #expect(image.width > 200 && image.height > 200, "\(name): \(image.width)×\(image.height)")
