@@ -27,10 +27,7 @@ func installMine(_ mine: MineRun) {
             let v = try velocityTarget(x0: x0, noise: noise, alphaBar: t.map { schedule.alphaBar[$0] })
             guard v.shape == x0.shape else { Options.fail("--mine: your velocityTarget gave shape \(v.shape) for x0 of shape \(x0.shape)") }
             return v
-        }, library: {
-            let (signal, noiseScale) = schedule.signalAndNoiseScales(t: t, like: x0)
-            return signal * noise - noiseScale * x0
-        })
+        }, library: { DDPM.velocityFormula(x0: x0, noise: noise, t: t, schedule: schedule) })
     }
     TextToImage.guidanceReplacement = { model, x, t, tokens, w in
         mine.use("guidedOutput", learner: {
@@ -38,14 +35,7 @@ func installMine(_ mine: MineRun) {
                                      emptyPrompt: model.emptyPrompt, scale: w)
             guard y.shape == x.shape else { Options.fail("--mine: your guidedOutput gave shape \(y.shape) for x of shape \(x.shape)") }
             return y
-        }, library: {
-            let b = x.shape[0]
-            if w == 1 { return model(x, t, tokens: tokens) }
-            if w == 0 { return model(x, t, tokens: [[Int]](repeating: model.emptyPrompt, count: b)) }
-            let parts = model(Tensor.concat([x, x], axis: 0), t + t, tokens: tokens + [[Int]](repeating: model.emptyPrompt, count: b))
-                .split([b, b], axis: 0)
-            return classifierFreeGuidance(conditional: parts[0], unconditional: parts[1], scale: w)
-        })
+        }, library: { model.guidedOutput(x, t, tokens: tokens, scale: w) })
     }
 }
 

@@ -66,7 +66,11 @@ public enum DDPM {
     /// A network that predicts v, from x_t, implies both the clean image and the noise:
     /// x̂₀ = √ᾱ_t·x_t − √(1 − ᾱ_t)·v̂ and ε̂ = √(1 − ᾱ_t)·x_t + √ᾱ_t·v̂ (`epsilon(fromVelocity:)`).
     public static func velocity(x0: Tensor, noise: Tensor, t: [Int], schedule: NoiseSchedule) -> Tensor {
-        if let replacement = velocityReplacement { return replacement(x0, noise, t, schedule) }
+        velocityReplacement.map { $0(x0, noise, t, schedule) } ?? velocityFormula(x0: x0, noise: noise, t: t, schedule: schedule)
+    }
+
+    /// The library's v, whatever `velocityReplacement` holds.
+    public static func velocityFormula(x0: Tensor, noise: Tensor, t: [Int], schedule: NoiseSchedule) -> Tensor {
         let (signal, noiseScale) = schedule.signalAndNoiseScales(t: t, like: x0)  // √ᾱ_t, √(1 − ᾱ_t): [B, 1, …]
         return signal * noise - noiseScale * x0
     }

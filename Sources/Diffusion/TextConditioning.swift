@@ -311,24 +311,22 @@ public struct TextToImage: Module {
 
     public func guided(tokens: [[Int]], scale w: Float) -> NoisePredictor {
         { x, t in
-            let output: Tensor
-            if let replacement = TextToImage.guidanceReplacement {
-                output = replacement(self, x, t, tokens, w)
-            } else if w == 1 {
-                output = self(x, t, tokens: tokens)                    // ε_∅ + 1·(ε_c − ε_∅) = ε_c
-            } else if w == 0 {
-                output = self(x, t, tokens: [[Int]](repeating: emptyPrompt, count: x.shape[0]))  // = ε_∅
-            } else {
-                let b = x.shape[0]
-                let both = self(Tensor.concat([x, x], axis: 0), t + t,
-                                tokens: tokens + [[Int]](repeating: emptyPrompt, count: b))      // [2B, 3, H, W]
-                let parts = both.split([b, b], axis: 0)
-                output = classifierFreeGuidance(conditional: parts[0], unconditional: parts[1], scale: w)
-            }
+            let output = TextToImage.guidanceReplacement.map { $0(self, x, t, tokens, w) } ?? guidedOutput(x, t, tokens: tokens, scale: w)
             switch prediction {
             case .epsilon: return output
             case .velocity: return DDPM.epsilon(fromVelocity: output, xt: x, t: t, schedule: schedule)
             }
         }
+    }
+
+    /// The guided network output (ε̂ or v̂, before any v → ε): one call, on the doubled batch unless
+    /// w is 0 or 1.
+    public func guidedOutput(_ x: Tensor, _ t: [Int], tokens: [[Int]], scale w: Float) -> Tensor {
+        let b = x.shape[0]
+        if w == 1 { return self(x, t, tokens: tokens) }                                   // ε_∅ + 1·(ε_c − ε_∅) = ε_c
+        if w == 0 { return self(x, t, tokens: [[Int]](repeating: emptyPrompt, count: b)) }  // = ε_∅
+        let both = self(Tensor.concat([x, x], axis: 0), t + t, tokens: tokens + [[Int]](repeating: emptyPrompt, count: b))  // [2B, …]
+        let parts = both.split([b, b], axis: 0)
+        return classifierFreeGuidance(conditional: parts[0], unconditional: parts[1], scale: w)
     }
 }
