@@ -2,7 +2,8 @@
 // Diffusion models from scratch, in Swift.
 //
 // Dependency arrows point down the stack only:
-//   Chapters -> Diffusion / Datasets / Imaging -> NN -> Tensor
+//   Chapters -> ChapterKit -> Diffusion / Datasets / Imaging -> NN -> Tensor
+// Chapters 1–6 also depend on the learner's module ExercisesNN, which their `--mine` runs.
 import PackageDescription
 
 // Numeric code must be fast even in `swift test` (a debug build), so the library
@@ -18,7 +19,8 @@ let cpuFlags: [String] = []  // arm64: NEON and FMA are baseline.
 let fast: [SwiftSetting] = [.unsafeFlags(["-O"] + cpuFlags)]
 
 /// Chapters that have exercises: each has a learner module `ExercisesNN` (exercises/ChapterNN),
-/// its solutions `SolutionsNN` (solutions/ChapterNN) and a runner `checkNN` for `swift run progress`.
+/// its solutions `SolutionsNN` (solutions/ChapterNN) and a runner `checkNN`, which `swift test` and
+/// `swift run progress` run each check in (a child process, so a crash or an endless loop is contained).
 let exerciseChapters = ["00", "01", "02", "03", "04", "05", "06"]
 
 let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
