@@ -34,6 +34,25 @@ func learnersJump(_ mine: MineRun, schedule: NoiseSchedule) -> (Tensor, Int, Ten
     }
 }
 
+/// x₀ jumped to a few t by the learner's schedule and eq. (4) beside the library's, with the same
+/// noise: correct code draws the very same strip.
+func compareMine(_ mine: MineRun, cosine: NoiseSchedule, image: CleanImage, seed: UInt64) {
+    let ts = [0, 100, 250, 500, 750, 999]
+    let x0 = Tensor(image.chw, shape: [1] + image.shape)
+    var rng = RandomGenerator(seed: seed)
+    let noise = Tensor.randn(x0.shape, using: &rng)
+    let library = NoiseSchedule.cosine()
+    let jump = learnersJump(mine, schedule: cosine)
+    let yours = Tensor.concat(ts.map { jump(x0, $0, noise) }, axis: 0)
+    let theirs = Tensor.concat(ts.map { library.addNoise(x0, t: [$0], noise: noise) }, axis: 0)
+    func strip(_ x: Tensor) -> Image {
+        ImageGrid(rows: [ts.indices.map { Optional(shapeImage($0, of: clipped(x))) }], scale: image.width <= 16 ? 4 : 1, padding: 4,
+                  columnLabels: ts.map { "t = \($0)" }).render()
+    }
+    mine.compare(yours: strip(yours), library: strip(theirs),
+                 what: "x₀ jumped to t by eq. (4) on the cosine schedule, the same noise at every t", yoursTensor: yours, libraryTensor: theirs)
+}
+
 /// The grade. Thresholds: the schedule within 0.1 % of eq. (17) at every step (the solution: below
 /// 1e-6) and its last β clipped at 0.999; the closed form within 5 standard errors of eq. (4)'s
 /// mean and variance at every checkpoint (the solution's worst over seeds 0, 1, 2: see the README).

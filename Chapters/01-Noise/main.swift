@@ -248,7 +248,10 @@ book.say("""
     turns the image into noise too early.
     """)
 
-if let mine { gradeMine(mine, cosine: cosine, agreement: agreement) }
+if let mine {
+    compareMine(mine, cosine: cosine, image: x0, seed: seed &+ 19)
+    gradeMine(mine, cosine: cosine, agreement: agreement)
+}
 
 let seconds = Date().timeIntervalSince(started)
 book.say("Run time: \(String(format: "%.1f", seconds)) s.")

@@ -65,6 +65,21 @@ func ddimMine(_ mine: MineRun, _ predictor: NoisePredictor, from xT: Tensor, cou
     }
 }
 
+/// Samples of the learner's model by their Algorithm 2 beside samples of the library's (this
+/// recipe's cached weights, if on disk) by the library's sampler, from the same x_T and noise.
+func compareMine(_ mine: MineRun, _ predictor: @escaping NoisePredictor, seed: UInt64) {
+    var rng = RandomGenerator(seed: seed)
+    let yours = sampleMine(mine, predictor, from: Tensor.randn([count, 2], using: &rng), schedule: schedule, using: &rng, observe: { _, _ in })
+    let library = recipe.cachedModel(in: book.directory).map { model in
+        var rng = RandomGenerator(seed: seed)
+        let xT = Tensor.randn([count, 2], using: &rng)
+        return withoutGradients { Sampler.ddpm(steps: T).sample(model.predictor, from: xT, schedule: schedule, using: &rng) }
+    }
+    func panel(_ x: Tensor) -> Image { scatter("\(count) samples", [("samples", x, sampleColor)], size: 320).render() }
+    mine.compare(yours: panel(yours), library: library.map(panel),
+                 what: "Samples by Algorithm 2 (\(T) steps), from the same x_T and noise", yoursTensor: yours, libraryTensor: library)
+}
+
 /// The grade: DDPM's samples within 2× the noise floor's mean (the solutions, on every dataset and
 /// seed measured: see the README), and DDIM-50 by the learner's loop no further than 1.25× from the
 /// library's loop on the same trained network and the same x_T (both are deterministic).

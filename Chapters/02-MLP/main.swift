@@ -319,6 +319,7 @@ if let mine {
     // The library's DDIM-50 on the same network from the same x_T, the yardstick for the learner's loop.
     var r = RandomGenerator(seed: seed &+ 77)
     let reference = Sampler(eta: 0, steps: 50).sample(predictor, from: Tensor.randn([count, 2], using: &r), schedule: schedule, using: &r)
+    compareMine(mine, predictor, seed: seed &+ 39)
     gradeMine(mine, ancestral: edAncestral, ddim50: edDDIM50, libraryDDIM50: energyDistance(reference, toData: data), floor: noiseFloor.mean)
 }
 

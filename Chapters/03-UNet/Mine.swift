@@ -4,6 +4,7 @@
 // chapter's own measure, the share of samples the Shapes checker reads as a clean shape.
 
 import ChapterKit
+import Datasets
 import Diffusion
 import Exercises03
 import Imaging
@@ -34,6 +35,21 @@ func trainMine(_ recipe: UNetRecipe, _ mine: MineRun) -> (model: UNet, record: T
 
 /// The grade: validity of the samples (3.5's measure) at least 25 %. A correct wiring is the
 /// library's network (46.1 % on seed 0, 41.1 ± 7.3 % over seeds 0–2: the README); without skips, 0 %.
+/// 16 samples of the learner's model beside 16 of the library's (this recipe's cached weights, if
+/// on disk), from the same noise: correct code draws the very same images.
+func compareMine(_ mine: MineRun, _ recipe: UNetRecipe, _ predictor: @escaping NoisePredictor, sampler: Sampler, seed: UInt64) {
+    let count = 16
+    func draw(_ p: @escaping NoisePredictor) -> Tensor {
+        var rng = RandomGenerator(seed: seed)
+        return clipped(sampler.sample(p, shape: [count, 3, recipe.size, recipe.size], schedule: .named(recipe.schedule), using: &rng))
+    }
+    func grid(_ x: Tensor) -> Image { verdictGrid(x, ShapesChecker.describe(batch: x), count: count, columns: 4) }
+    let yours = draw(predictor)
+    let library = recipe.cachedModel(in: book.directory).map { draw($0.predictor) }
+    mine.compare(yours: grid(yours), library: library.map(grid), what: "\(count) samples (\(sampler)) from the same noise",
+                 yoursTensor: yours, libraryTensor: library)
+}
+
 func gradeMine(_ mine: MineRun, validity: Double) {
     mine.grade("valid samples (a clean shape), 3.5's measure", value: Report.format(validity * 100, digits: 3) + " %",
                threshold: "≥ 25 %", passed: validity >= 0.25)

@@ -259,7 +259,10 @@ if options.run.ablate {
     book.say("`--ablate` trains the same UNet without skips (and both with 3 seeds, cached) and compares validity, coverage and the loss per range of t.")
 }
 
-if let mine { gradeMine(mine, validity: metrics.validity) }
+if let mine {
+    compareMine(mine, recipe, predictor, sampler: sampler, seed: seed &+ 39)
+    gradeMine(mine, validity: metrics.validity)
+}
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")

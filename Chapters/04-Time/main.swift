@@ -335,7 +335,10 @@ if options.run.ablate {
         """)
 }
 
-if let mine { gradeMine(mine, validity: metrics.validity) }
+if let mine {
+    compareMine(mine, recipe, predictor, seed: seed &+ 49)
+    gradeMine(mine, validity: metrics.validity)
+}
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")

@@ -340,7 +340,10 @@ if options.run.ablate {
         """)
 }
 
-if let mine { gradeMine(mine, metrics: metrics) }
+if let mine {
+    compareMine(mine, recipe, predictor, seed: seed &+ 59)
+    gradeMine(mine, metrics: metrics)
+}
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")

@@ -462,7 +462,10 @@ if options.run.ablate {
 
 if options.interactive { book.must { try interactive(model, folder: book.path("interactive")) } }
 
-if let mine { gradeMine(mine, allThreeAtW3: adherence.first { $0.0 == 3 }.map { $0.1.share($0.1.all) }) }
+if let mine {
+    compareMine(mine, recipe, model, prompts: evalCombos, tokens: evalTokens, seed: seed &+ 69)
+    gradeMine(mine, allThreeAtW3: adherence.first { $0.0 == 3 }.map { $0.1.share($0.1.all) })
+}
 
 let total = Date().timeIntervalSince(started)
 book.say("Run time: \(seconds(total))\(trained.fromCache ? " (weights from the cache)" : ", training included").")

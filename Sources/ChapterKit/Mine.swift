@@ -8,6 +8,7 @@
 import ExerciseSupport
 import Imaging
 import Foundation
+import Tensor
 
 /// One `--mine` run: which build exercises ran, which fell back, and the grade.
 public final class MineRun {
@@ -15,6 +16,12 @@ public final class MineRun {
     /// The learner's functions that ran, and those that fell back to the library's.
     public private(set) var used: [String] = [], fellBack: [String] = []
     private var grades: [(measure: String, value: String, threshold: String, passed: Bool)] = []
+    private var comparison: Comparison?
+
+    /// What the learner's code drew beside what the library's drew from the same noise.
+    private struct Comparison {
+        let yours: Image, library: Image?, what: String, difference: Float?, missing: String
+    }
 
     public init(chapter: String) { self.chapter = chapter }
 
@@ -37,6 +44,15 @@ public final class MineRun {
         }
     }
 
+    /// The note shown when the library's model for this run's flags is not on disk: the command
+    /// (this run's, without `--mine`) that trains and caches it.
+    public var libraryMissing: String {
+        let flags = CommandLine.arguments.dropFirst().filter { $0 != "--mine" }
+        return "The library's model for these flags is not on disk yet, so only yours is shown. Run "
+            + "`swift run -c release \(([chapter] + flags).joined(separator: " "))` once (its weights are cached), and the next "
+            + "`--mine` with the same flags draws the library's samples beside yours, from the same noise."
+    }
+
     /// Records one measure of the grade: its value, the threshold, and whether it was met.
     public func grade(_ measure: String, value: String, threshold: String, passed: Bool) {
         grades.append((measure, value, threshold, passed))
@@ -54,9 +70,40 @@ public final class MineRun {
         return (passed ? "pass" : "fail") + " — " + code
     }
 
+    /// Shows, in the grade's section, `yours` (drawn by the learner's code) beside `library` (drawn
+    /// by the library's code from the same noise), with `what` saying what both are. `difference` is
+    /// the largest absolute difference between the two drawings' numbers. `library` is nil when the
+    /// library's trained model is not on disk; `missing` then tells the learner how to get it.
+    public func compare(yours: Image, library: Image?, what: String, yoursTensor: Tensor? = nil,
+                        libraryTensor: Tensor? = nil, missing: String? = nil) {
+        var difference: Float?
+        if let a = yoursTensor, let b = libraryTensor, a.shape == b.shape {
+            difference = zip(a.data, b.data).reduce(Float(0)) { Swift.max($0, abs($1.0 - $1.1)) }
+        }
+        comparison = Comparison(yours: yours, library: library, what: what, difference: difference, missing: missing ?? libraryMissing)
+    }
+
     /// Writes the grade into the notebook (a section of its own) and `mine-grade.txt`.
     public func report(in book: Notebook) {
         book.section("Your code: the grade")
+        if let c = comparison {
+            let figure = ImageGrid(rows: [[c.yours] + (c.library.map { [$0] } ?? [])], padding: 8,
+                                   columnLabels: ["your code drew these"] + (c.library == nil ? [] : ["the library's drew these"]),
+                                   textScale: 2).render()
+            book.figure(figure, name: "mine-vs-library.png",
+                        caption: c.library == nil ? c.what + ": your code" : c.what + ": your code (left), the library's (right)")
+            if c.library == nil {
+                book.say(c.missing)
+            } else if let d = c.difference {
+                book.say(used.isEmpty ? "No build exercise of yours ran yet, so both are the library's code" + (d == 0 ? ", and identical." : ".")
+                         : d == 0 ? "The two are identical to the last bit: your code computes exactly what the library's does."
+                         : d < 1e-3 ? "The two differ by at most \(Report.format(Double(d), digits: 3)): rounding, "
+                           + "from the same arithmetic done in another order, not a different model."
+                         : "The two differ by up to \(Report.format(Double(d), digits: 3)). Correct code that sums in "
+                           + "another order drifts apart over many steps of training and sampling, so this alone is no fault; "
+                           + "the grade below is what counts.")
+            }
+        }
         book.say(fellBack.isEmpty
                  ? "Every build exercise of this chapter ran from exercises/: \(used.joined(separator: ", "))."
                  : "Ran from exercises/: \(used.isEmpty ? "none" : used.joined(separator: ", ")). Not attempted yet, "

@@ -92,6 +92,18 @@ extension Recipe {
         return (model, TrainingRecord(losses: losses, seconds: seconds, fromCache: false, path: path))
     }
 
+    /// The model this recipe trained earlier, if its weights are cached in `directory` and sound;
+    /// nil (and nothing said) otherwise. For `--mine`, which shows the library's samples beside the
+    /// learner's only when the library's model is already on disk.
+    public func cachedModel(in directory: String) -> Model? {
+        let model = makeModel()
+        let key = key(for: model)
+        let path = (directory as NSString).appendingPathComponent(key + ".safetensors")
+        let lossPath = (directory as NSString).appendingPathComponent(key + "-loss.csv")
+        guard FileManager.default.fileExists(atPath: path), case .loaded = cached(model, path: path, lossPath: lossPath) else { return nil }
+        return model
+    }
+
     /// A fresh model trained by `train` under a progress bar, and never cached: for `--mine`, where
     /// the learner's code (which the key cannot see) does part of the training.
     public func trainUncached(label: String, _ train: (Model, @escaping (Int, Float) -> Void) throws -> [Float])

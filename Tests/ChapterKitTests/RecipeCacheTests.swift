@@ -125,4 +125,24 @@ struct RecipeCacheTests {
         let (byLoad, record) = try base.load(from: first.path)
         #expect(record.losses.count == 5 && byLoad.weight.data == trained.weight.data)
     }
+
+    @Test("cachedModel finds only this recipe's sound weights and never trains")
+    func cachedModelOnlyFinds() throws {
+        let dir = folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(base.cachedModel(in: dir) == nil)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "cachedModel must not train")
+        let (trained, record) = try base.trainOrLoad(in: dir, retrain: false, label: nil)
+        let found = try #require(base.cachedModel(in: dir))
+        #expect(found.weight.data == trained.weight.data && found.weight.data != base.makeModel().weight.data)
+        var other = base
+        other.training.steps = 6
+        #expect(other.cachedModel(in: dir) == nil, "weights of 5 steps are not those of 6")
+        // A damaged loss log or weights file: nothing found, nothing thrown.
+        let lossPath = String(record.path.dropLast(".safetensors".count)) + "-loss.csv"
+        try Data("step,loss\n1,x\n".utf8).write(to: URL(fileURLWithPath: lossPath))
+        #expect(base.cachedModel(in: dir) == nil)
+        try Data("not a safetensors file".utf8).write(to: URL(fileURLWithPath: record.path))
+        #expect(base.cachedModel(in: dir) == nil)
+    }
 }

@@ -39,19 +39,53 @@ func temporaryDirectory(_ prefix: String) -> String {
 /// a graded last section mentioning `measure`, no cached weights, and `mine-grade.txt`. With the
 /// shipped stubs each of `exercises` must be reported as not attempted (the library's ran); in CI's
 /// second pass (EXERCISES_EXPECT_SOLUTIONS=1, solutions copied into exercises/) all must have run.
+///
+/// The run also draws "your code drew these" beside the library's model. `library: .trainedFirst`
+/// runs the chapter without `--mine` first (caching the library's weights), so the figure has both
+/// sides: identical to the bit with the stubs (both are the library's code), and with the solutions
+/// where `solutionsIdentical` (the solutions compute the library's model in the same order).
+/// `.missing` runs `--mine` alone first and expects the note that says how to get the library's side.
+/// `.notNeeded` (chapter 1) has no trained model to wait for.
 /// Returns the output folder (the caller removes it).
+enum LibrarySide { case trainedFirst, missing, notNeeded }
+
 @discardableResult
-func expectMineRun(_ chapter: String, exercises: [String], measure: String,
-                   sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+func expectMineRun(_ chapter: String, exercises: [String], measure: String, library: LibrarySide = .trainedFirst,
+                   solutionsIdentical: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
     let dir = temporaryDirectory("\(chapter)-mine")
+    let solutions = ProcessInfo.processInfo.environment["EXERCISES_EXPECT_SOLUTIONS"] == "1"
+    func weights() throws -> Set<String> { Set(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".safetensors") }) }
+    if library == .missing {
+        let alone = try runChapter(chapter, ["--quick", "--mine", "--out", dir])
+        #expect(alone.status == 0, "stderr: \(alone.stderr)", sourceLocation: sourceLocation)
+        let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+        #expect(report.contains("mine-vs-library.png") && report.contains("is not on disk yet")
+                && report.contains("`swift run -c release \(chapter) --quick --out \(dir)`"), sourceLocation: sourceLocation)
+    }
+    if library != .notNeeded {
+        let plain = try runChapter(chapter, ["--quick", "--out", dir])
+        #expect(plain.status == 0, "stderr: \(plain.stderr)", sourceLocation: sourceLocation)
+    }
+    let before = try weights()
     let run = try runChapter(chapter, ["--quick", "--mine", "--out", dir])
     #expect(run.status == 0, "stderr: \(run.stderr)", sourceLocation: sourceLocation)
     let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
     #expect(report.contains("## Your code: the grade") && report.contains(measure), sourceLocation: sourceLocation)
-    let weights = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".safetensors") }
-    #expect(weights.isEmpty, "--mine must not cache weights trained by the learner's code: \(weights)", sourceLocation: sourceLocation)
+    let after = try weights()
+    #expect(after == before, "--mine must not cache weights trained by the learner's code: \(after.subtracting(before))",
+            sourceLocation: sourceLocation)
+    #expect(report.contains("(mine-vs-library.png)") && report.contains("your code (left), the library's (right)"),
+            "the report must show the learner's drawing beside the library's", sourceLocation: sourceLocation)
+    if !solutions {
+        #expect(report.contains("both are the library's code, and identical"), sourceLocation: sourceLocation)
+    } else if solutionsIdentical {
+        #expect(report.contains("The two are identical to the last bit"), sourceLocation: sourceLocation)
+    } else {
+        #expect(report.contains("The two are identical to the last bit") || report.contains("The two differ by at most"),
+                sourceLocation: sourceLocation)
+    }
     let grade = try String(contentsOfFile: dir + "/mine-grade.txt", encoding: .utf8)
-    if ProcessInfo.processInfo.environment["EXERCISES_EXPECT_SOLUTIONS"] == "1" {
+    if solutions {
         #expect(grade.contains("all your build exercises") && !run.stdout.contains("is not attempted yet"), "\(grade)",
                 sourceLocation: sourceLocation)
     } else if grade.hasPrefix("not graded") {
