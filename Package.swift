@@ -10,9 +10,34 @@ import PackageDescription
 // targets are always optimised with -O (never -Ounchecked: shape checks must stay).
 // Without a CPU flag Swift emits SSE2 on x86-64 and a fused multiply-add becomes a
 // libm call per lane, so on x86-64 we ask for AVX2 + FMA (Haswell, 2013, and later).
-// We never use `native`: a binary copied to an older CPU would die with SIGILL.
+// If the CPU that builds has AVX-512 (F, CD, BW, DQ, VL: Skylake-SP, Ice Lake, Zen 4, Zen 5…),
+// we compile for it instead and set the AVX512 condition, which adds the matrix multiply's
+// 16-float micro-kernel (Sources/Tensor/Kernels/Matmul.swift). We never use `native`, and we
+// read the features of the machine that builds, so a binary never holds an instruction that
+// machine lacks; to build for an older CPU, set DIFFUSION_CPU=haswell.
 #if arch(x86_64)
-let cpuFlags = ["-target-cpu", "haswell"]
+import Foundation
+#if os(macOS)
+/// The CPU's extended feature names (leaf 7 of CPUID), lowercased.
+func cpuFeatures() -> Set<String> {
+    var size = 0
+    guard sysctlbyname("machdep.cpu.leaf7_features", nil, &size, nil, 0) == 0, size > 0 else { return [] }
+    var buffer = [CChar](repeating: 0, count: size)
+    guard sysctlbyname("machdep.cpu.leaf7_features", &buffer, &size, nil, 0) == 0 else { return [] }
+    return Set(String(cString: buffer).lowercased().split(separator: " ").map(String.init))
+}
+#else
+/// The CPU's feature flags, from the first "flags" line of /proc/cpuinfo.
+func cpuFeatures() -> Set<String> {
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+    return Set(line.split(separator: " ").map(String.init))
+}
+#endif
+let avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+let forced = ProcessInfo.processInfo.environment["DIFFUSION_CPU"]
+let useAVX512 = forced == nil ? cpuFeatures().isSuperset(of: avx512) : forced == "skylake-avx512"
+let cpuFlags = ["-target-cpu", forced ?? (useAVX512 ? "skylake-avx512" : "haswell")] + (useAVX512 ? ["-D", "AVX512"] : [])
 #else
 let cpuFlags: [String] = []  // arm64: NEON and FMA are baseline.
 #endif

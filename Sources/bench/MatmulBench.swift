@@ -70,8 +70,8 @@ public func runMatmulBench(quick: Bool) {
         var c = [Float](repeating: 0, count: s.batch * s.m * s.n)
         let lda = s.transA ? s.m : s.k, ldb = s.transB ? s.k : s.n
         let flops = 2.0 * Double(s.batch * s.m * s.n * s.k)
-        for threads in threadCounts {
-            let seconds = Parallel.withThreads(threads) { a.withUnsafeBufferPointer { pa in
+        for path in GemmPath.available { for threads in threadCounts {
+            let seconds = GemmPath.with(path) { Parallel.withThreads(threads) { a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeMutableBufferPointer { pc in
                         benchSeconds(quick: quick, targetFlops: 2e8, rounds: 5, flops: flops) {
@@ -90,8 +90,10 @@ public func runMatmulBench(quick: Bool) {
                         }
                     }
                 }
-            } }
-            print("matmul_\(s.name),\(size),\(threads),\(String(format: "%.1f", flops / seconds / 1e9)),GFLOP/s")
-        }
+            } } }
+            // The widest path keeps the plain name (comparable with numpy_ lines); narrower ones say their width.
+            let name = "matmul_\(s.name)" + (path == GemmPath.widest ? "" : "_\(path.bits)bit")
+            print("\(name),\(size),\(threads),\(String(format: "%.1f", flops / seconds / 1e9)),GFLOP/s")
+        } }
     }
 }

@@ -1,4 +1,4 @@
-// swift run -c release bench [--quick] [--only matmul|conv|models]
+// swift run -c release bench [--quick] [--only matmul|conv|models] [--threads N] [--width 256|512]
 //
 // Prints one CSV line per figure: name,size,threads,value,unit. The models are those of
 // BenchModels.swift; each training step = forward, MSE on ε, backward, Adam (lr 1e-3);
@@ -20,9 +20,15 @@ struct BenchOptions: ParsableCommand {
     @Flag(help: "Fewer shapes and repetitions: a smoke test in seconds.") var quick = false
     @Option(parsing: .unconditional, help: "Run one section only: matmul, conv or models.") var only: Section?
     @Option(parsing: .unconditional, help: "Threads for the model steps (the kernel sections measure 1 and all threads themselves).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Vector width of the matrix multiply for the conv and model sections: 256 or 512 (if built with AVX-512). Default: the widest. The matmul section measures every width.")
+    var width: Int?
 
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be in 1…256, got \(threads)") }
+        if let width, !GemmPath.available.map(\.bits).contains(width) {
+            throw ValidationError("--width \(width) is not available in this build (available: "
+                                  + GemmPath.available.map { String($0.bits) }.joined(separator: ", ") + ")")
+        }
     }
 }
 
@@ -38,11 +44,23 @@ let quick = options.quick
 let only = options.only?.rawValue
 let threads = options.threads ?? Parallel.processorCount  // the model steps use this; the kernel sections measure 1 and all threads themselves
 
+let path = GemmPath.available.first { $0.bits == options.width } ?? GemmPath.widest
+
+// Which matrix-multiply paths this build has, and the machine's FMA peak for each: every GFLOP/s
+// below reads best as a share of the peak of its width (fma_peak lines, 1 thread and all).
+print("# paths compiled in: " + GemmPath.available.map(\.name).joined(separator: ", ") + "; conv and models run " + path.name)
 print("name,size,threads,value,unit")
+for p in GemmPath.available {
+    for n in Set([1, threads]).sorted() {
+        print("fma_peak,\(p.bits)-bit,\(n),\(String(format: "%.1f", FMAPeak.measure(p, threads: n, seconds: quick ? 0.02 : 0.2))),GFLOP/s")
+    }
+}
 Parallel.withThreads(threads) {
     if only == nil || only == "matmul" { runMatmulBench(quick: quick) }
-    if only == nil || only == "conv" { runConvBench(quick: quick) }
-    if only == nil || only == "models" { runModelBench(quick: quick) }
+    GemmPath.with(path) {
+        if only == nil || only == "conv" { runConvBench(quick: quick) }
+        if only == nil || only == "models" { runModelBench(quick: quick) }
+    }
 }
 
 func median(_ xs: [Double]) -> Double {

@@ -46,8 +46,15 @@ private struct GemmCase {
         return out
     }
 
-    /// Fast vs naive, element by element within 4 k eps Σ|a||b|; padding of C untouched.
+    /// Fast (on every path this build can run) vs naive, element by element within 4 k eps Σ|a||b|;
+    /// padding of C untouched.
     func check(accumulate: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+        for path in GemmPath.available {
+            GemmPath.with(path) { check(accumulate: accumulate, path: path, sourceLocation: sourceLocation) }
+        }
+    }
+
+    private func check(accumulate: Bool, path: GemmPath, sourceLocation: SourceLocation) {
         let fast = run(accumulate: accumulate, gemmFast)
         let naive = run(accumulate: accumulate, gemmOracle)
         var worst: (excess: Float, i: Int, j: Int) = (0, -1, -1)
@@ -64,7 +71,7 @@ private struct GemmCase {
             }
         }
         #expect(worst.i == -1,
-                "transA=\(transA) transB=\(transB) m=\(m) n=\(n) k=\(k) accumulate=\(accumulate): [\(worst.i), \(worst.j)] off by \(worst.excess) beyond tolerance",
+                "\(path.name): transA=\(transA) transB=\(transB) m=\(m) n=\(n) k=\(k) accumulate=\(accumulate): [\(worst.i), \(worst.j)] off by \(worst.excess) beyond tolerance",
                 sourceLocation: sourceLocation)
     }
 }
@@ -126,8 +133,13 @@ struct MatmulKernelTests {
         #expect(empty.run(accumulate: false, gemmFast) == [])
     }
 
-    /// The result must not depend on how many threads computed it.
-    @Test func bitIdenticalForAnyThreadCount() {
+    /// The result must not depend on how many threads computed it, on any path.
+    @Test(arguments: GemmPath.available)
+    func bitIdenticalForAnyThreadCount(path: GemmPath) {
+        GemmPath.with(path) { bitIdenticalForAnyThreadCount() }
+    }
+
+    private func bitIdenticalForAnyThreadCount() {
         // The count is scoped to this test (`withThreads`), so suites running at the same time cannot change it.
         for (transA, transB) in transposes {
             for (m, n, k) in [(130, 300, 600), (37, 1000, 70), (3, 2000, 300)] {
@@ -148,9 +160,26 @@ struct MatmulKernelTests {
         #expect(batchResults[0] == batchResults[1] && batchResults[0] == batchResults[2])
     }
 
+    /// Every path does the same fused multiply-adds in the same order for each element of C, so
+    /// the paths agree to the bit (a checkpoint trained on one machine samples the same on another).
+    @Test func pathsGiveTheSameBits() {
+        for (transA, transB) in transposes {
+            for (m, n, k) in [(65, 129, 300), (7, 40, 17), (130, 1000, 70)] {
+                let t = GemmCase(transA: transA, transB: transB, m: m, n: n, k: k, pad: 1, seed: 13)
+                let results = GemmPath.available.map { path in GemmPath.with(path) { t.run(accumulate: true, gemmFast) } }
+                #expect(results.allSatisfy { $0 == results[0] }, "m=\(m) n=\(n) k=\(k)")
+            }
+        }
+    }
+
     /// Batched vs a loop of gemmNaive, including a shared B (strideB = 0), for small
-    /// products (parallel over the batch) and large ones (parallel inside each product).
-    @Test func batchedMatchesLoopOfNaive() {
+    /// products (parallel over the batch) and large ones (parallel inside each product), on every path.
+    @Test(arguments: GemmPath.available)
+    func batchedMatchesLoopOfNaive(path: GemmPath) {
+        GemmPath.with(path) { batchedMatchesLoopOfNaive() }
+    }
+
+    private func batchedMatchesLoopOfNaive() {
         for (transA, transB) in transposes {
             for (batch, m, n, k) in [(5, 17, 9, 33), (3, 64, 64, 16), (2, 100, 200, 300)] {
                 for shareB in [false, true] {

@@ -5,24 +5,85 @@
 // `gemmNaive` is the definition, three loops a learner can read; `gemm` computes the
 // same numbers some 50-100 times faster. It is the classic GotoBLAS/BLIS design
 // (Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication", 2008;
-// Van Zee & van de Geijn, "BLIS", 2015), in plain Swift with SIMD8<Float>:
+// Van Zee & van de Geijn, "BLIS", 2015), in plain Swift with SIMD vectors of V floats:
+// V = 8 (256-bit registers: AVX2 + FMA, or two NEON registers on arm64), and V = 16 (512-bit,
+// AVX-512) when the package was built on a CPU that has it (see `GemmPath`).
 //
 //  1. Pack. op(A) is copied into slivers of MR = 6 rows laid out k-major (for each k,
-//     the 6 values of a column), op(B) into slivers of NR = 16 columns (for each k, 16
+//     the 6 values of a column), op(B) into slivers of NR = 2V columns (for each k, NR
 //     values of a row). The copy reads either storage order, so the transposed cases
 //     cost nothing extra later, and the kernel always streams contiguous memory.
 //  2. Block. k is cut into blocks of KC = 256, so one B block of a task (KC x 384
 //     floats) stays in L2 and one A sliver (KC x 6) in L1 while the kernel sweeps.
-//  3. Micro-kernel. A 6x16 tile of C lives in 12 SIMD8 registers (of the 16 AVX2
-//     has) for the whole k loop; each step loads 16 values of B, broadcasts 6 of A and
-//     issues 12 fused multiply-adds (vfmadd231ps). That ratio keeps both FMA units busy.
+//  3. Micro-kernel. A 6 x NR tile of C lives in 12 vector registers (of the 16 AVX2
+//     has, or the 32 of AVX-512) for the whole k loop; each step loads NR values of B,
+//     broadcasts 6 of A and issues 12 fused multiply-adds (vfmadd231ps). That ratio keeps
+//     both FMA units busy. A 512-bit FMA does twice the work of a 256-bit one, and on
+//     CPUs with two 512-bit FMA units that doubles the kernel's peak.
 //  4. Edges. Packing pads the last slivers with zeros; a tile that sticks out of C is
-//     computed into a 6x16 scratch tile and only its valid part is copied.
+//     computed into a 6 x NR scratch tile and only its valid part is copied.
 //
 // Determinism: every element of C is summed in the same order (k blocks of KC in
 // order, k in order within a block) whatever the thread count, because threads only
 // split C into rectangles of whole tiles, never k. Results are bit-identical for any
-// `Parallel.threadCount`.
+// `Parallel.threadCount`. Nor on the path: each lane of either width does the same fused
+// multiply-adds in the same order, so both paths give the same bits.
+
+// MARK: - The path
+
+/// Which micro-kernel `gemm` runs: 8-float vectors (AVX2 + FMA on x86-64, NEON pairs on arm64)
+/// or 16-float vectors (AVX-512). Which exist is decided when the package is built: Package.swift
+/// reads the building CPU's features and, only if it has AVX-512, compiles for it and sets the
+/// `AVX512` condition (a binary never contains an instruction the machine that built it lacks).
+/// The widest available runs by default; `GemmPath.with(_:)` picks another for a scope (tests
+/// and `bench` run every available path).
+public enum GemmPath: String, CaseIterable, Sendable {
+    case vector8 = "8 floats per register"
+    case vector16 = "16 floats per register (AVX-512)"
+
+    /// The paths this build can run, narrowest first.
+    public static var available: [GemmPath] {
+        #if AVX512
+        return [.vector8, .vector16]
+        #else
+        return [.vector8]
+        #endif
+    }
+
+    /// The widest available path: what `gemm` runs outside any `with(_:)`.
+    public static var widest: GemmPath { available.last! }
+
+    /// What the 8-float path is on this build's CPU.
+    public static var vector8Name: String {
+        #if arch(arm64)
+        return "NEON (2 × 128-bit per 8 floats)"
+        #else
+        return "AVX2 + FMA (256-bit)"
+        #endif
+    }
+
+    /// Vector width in bits.
+    public var bits: Int { self == .vector8 ? 256 : 512 }
+
+    /// A short name for tables: "AVX2 + FMA (256-bit)" or "AVX-512 (512-bit)".
+    public var name: String { self == .vector8 ? GemmPath.vector8Name : "AVX-512 (512-bit)" }
+
+    /// Whether a product with n columns runs 16-float tiles (32 columns wide) on this path. Below 32
+    /// columns (an attention head's 16, say) half of every wide tile would be padding, so the
+    /// 8-float kernel runs instead; both give the same bits.
+    func usesWideTiles(n: Int) -> Bool { self == .vector16 && n >= 32 }
+
+    @TaskLocal private static var scoped: GemmPath? = nil
+
+    /// The path `gemm` runs here.
+    public static var current: GemmPath { scoped ?? widest }
+
+    /// Runs `body` with `gemm` on `path`, which must be available (a programming error otherwise).
+    public static func with<R>(_ path: GemmPath, _ body: () throws -> R) rethrows -> R {
+        precondition(available.contains(path), "GemmPath.with: \(path.name) is not compiled into this build")
+        return try $scoped.withValue(path, operation: body)
+    }
+}
 
 // MARK: - The oracle
 
@@ -62,11 +123,19 @@ public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                         a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
     p.validate("gemm")
     if p.isTrivial { p.finishTrivial(); return }
-    let plan = GemmPlan(p)
+    #if AVX512
+    if GemmPath.current.usesWideTiles(n: n) { return gemm(p, SIMD16<Float>.self) }
+    #endif
+    gemm(p, SIMD8<Float>.self)
+}
+
+/// `gemm` with vectors of type V (the micro-kernel's width).
+private func gemm<V: SIMD>(_ p: GemmProblem, _: V.Type) where V.Scalar == Float {
+    let plan = GemmPlan(p, nr: 2 * V.scalarCount)
     if plan.tasks == 1 || Parallel.threadCount == 1 {
         let workspace = Workspace(plan)
         plan.packA(p, into: workspace.packedA, sliverRange: 0..<plan.rowSlivers)
-        for t in 0..<plan.tasks { plan.run(task: t, p, packedA: workspace.packedA, bBlock: workspace.bBlock) }
+        for t in 0..<plan.tasks { plan.run(task: t, p, packedA: workspace.packedA, bBlock: workspace.bBlock, V.self) }
         workspace.free()
         return
     }
@@ -80,7 +149,7 @@ public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     }
     Parallel.forEach(plan.tasks) { t in
         let bBlock = allocateFloats(plan.bBlockCount)
-        plan.run(task: t, p, packedA: packedA, bBlock: bBlock)
+        plan.run(task: t, p, packedA: packedA, bBlock: bBlock, V.self)
         bBlock.deallocate()
     }
 }
@@ -114,13 +183,18 @@ public func gemmBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, 
         for i in 0..<batch { item(i).finishTrivial() }
         return
     }
-    let plan = GemmPlan(p0)
+    #if AVX512
+    if GemmPath.current.usesWideTiles(n: n) { return gemmBatched(batch, p0, item, SIMD16<Float>.self) }
+    #endif
+    gemmBatched(batch, p0, item, SIMD8<Float>.self)
+}
+
+/// `gemmBatched` with vectors of type V.
+private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int) -> GemmProblem, _: V.Type) where V.Scalar == Float {
+    let plan = GemmPlan(p0, nr: 2 * V.scalarCount)
     if plan.tasks > 1 {
         // Big matrices: parallel inside each product.
-        for i in 0..<batch {
-            gemm(transA: transA, transB: transB, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
-                 b: b + i * strideB, ldb: ldb, c: c + i * strideC, ldc: ldc, accumulate: accumulate)
-        }
+        for i in 0..<batch { gemm(item(i), V.self) }
         return
     }
     // Small matrices: a fixed number of chunks of whole products, one workspace each.
@@ -130,7 +204,7 @@ public func gemmBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, 
         for i in (chunk * batch / chunks)..<((chunk + 1) * batch / chunks) {
             let p = item(i)
             plan.packA(p, into: workspace.packedA, sliverRange: 0..<plan.rowSlivers)
-            plan.run(task: 0, p, packedA: workspace.packedA, bBlock: workspace.bBlock)
+            plan.run(task: 0, p, packedA: workspace.packedA, bBlock: workspace.bBlock, V.self)
         }
         workspace.free()
     }
@@ -138,13 +212,14 @@ public func gemmBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, 
 
 // MARK: - Problem and plan
 
-/// Register tile: MR rows by NR columns (12 SIMD8 accumulators).
+/// Register tile: MR rows by nr = 2V columns (12 vector accumulators).
 private let MR = 6
-private let NR = 16
 /// k block: one packed A sliver (KC*MR floats) sits in L1, a task's B block in L2.
 private let KC = 256
-/// Widest column strip of one task, in NR slivers (384 columns, 384 KB of packed B).
-private let maxStripSlivers = 24
+/// Row slivers per block of A that stays in L2 while B slivers pass through L1 (96 rows).
+private let MCS = 16
+/// Widest column strip of one task: 384 columns (384 KB of packed B), in slivers of nr columns.
+private let maxStripColumns = 384
 /// Products below this many flops run on one thread (dispatch costs a few microseconds).
 private let parallelFlops = 1 << 23
 
@@ -180,6 +255,8 @@ private struct GemmProblem {
 /// How one product is cut: C is split into `tasks` rectangles of whole tiles,
 /// `strips` column strips times `rowParts` row parts, chosen from the shape only.
 private struct GemmPlan {
+    /// Columns per B sliver and per register tile: 2V.
+    let nr: Int
     let rowSlivers: Int, colSlivers: Int
     let stripSlivers: Int, strips: Int
     let rowPartSlivers: Int, rowParts: Int
@@ -188,17 +265,18 @@ private struct GemmPlan {
     var tasks: Int { strips * rowParts }
     let packedACount: Int, bBlockCount: Int
 
-    init(_ p: GemmProblem) {
+    init(_ p: GemmProblem, nr: Int) {
+        self.nr = nr
         rowSlivers = (p.m + MR - 1) / MR
-        colSlivers = (p.n + NR - 1) / NR
+        colSlivers = (p.n + nr - 1) / nr
         mPad = rowSlivers * MR
         kBlocks = (p.k + KC - 1) / KC
         let flops = 2 * p.m * p.n * p.k
         // Aim for about 8 tasks on big products (balances 2-4 threads), 1 on small ones.
         let target = flops < parallelFlops ? 1 : 8
-        var width = min(colSlivers, maxStripSlivers)
+        var width = min(colSlivers, maxStripColumns / nr)
         if (colSlivers + width - 1) / width < target {
-            width = max(min(4, colSlivers), (colSlivers + target - 1) / target)
+            width = max(min(64 / nr, colSlivers), (colSlivers + target - 1) / target)
         }
         stripSlivers = width
         strips = (colSlivers + width - 1) / width
@@ -207,7 +285,7 @@ private struct GemmPlan {
         rowPartSlivers = (rowSlivers + parts - 1) / parts
         rowParts = (rowSlivers + rowPartSlivers - 1) / rowPartSlivers
         packedACount = mPad * p.k
-        bBlockCount = min(KC, p.k) * stripSlivers * NR
+        bBlockCount = min(KC, p.k) * stripSlivers * nr
     }
 
     /// Packs A row slivers `sliverRange` for all k blocks. Block `kb` of sliver `s`
@@ -222,7 +300,8 @@ private struct GemmPlan {
     }
 
     /// Computes the C rectangle of `task`, k block by k block.
-    func run(task: Int, _ p: GemmProblem, packedA: UnsafeMutablePointer<Float>, bBlock: UnsafeMutablePointer<Float>) {
+    func run<V: SIMD>(task: Int, _ p: GemmProblem, packedA: UnsafeMutablePointer<Float>, bBlock: UnsafeMutablePointer<Float>,
+                      _: V.Type) where V.Scalar == Float {
         let strip = task % strips, part = task / strips
         let s0 = strip * stripSlivers, s1 = min(colSlivers, s0 + stripSlivers)
         let r0 = part * rowPartSlivers, r1 = min(rowSlivers, r0 + rowPartSlivers)
@@ -230,18 +309,23 @@ private struct GemmPlan {
             let k0 = kb * KC, kc = min(KC, p.k - k0)
             let addToC = p.accumulate || kb > 0
             let aBlock = packedA + kb * KC * mPad
-            packBBlock(p, slivers: s0..<s1, k0: k0, kc: kc, bBlock)
-            for r in r0..<r1 {
-                let i0 = r * MR, rows = min(MR, p.m - i0)
-                let aSliver = UnsafePointer(aBlock + r * MR * kc)
+            packBBlock(p, slivers: s0..<s1, nr: nr, k0: k0, kc: kc, bBlock)
+            // BLIS's loop order: a block of row slivers (its packed A, MCS x MR x kc floats, stays
+            // in L2) against one B sliver at a time (kc x nr floats, which stays in L1 while
+            // every row sliver of the block streams past it).
+            for rb in stride(from: r0, to: r1, by: MCS) {
                 for s in s0..<s1 {
-                    let j0 = s * NR, cols = min(NR, p.n - j0)
-                    let bSliver = UnsafePointer(bBlock + (s - s0) * NR * kc)
-                    let cTile = p.c + i0 * p.ldc + j0
-                    if rows == MR && cols == NR {
-                        microKernel(kc, aSliver, bSliver, NR, cTile, p.ldc, addToC)
-                    } else {
-                        edgeTile(kc, aSliver, bSliver, NR, cTile, p.ldc, addToC, rows, cols)
+                    let j0 = s * nr, cols = min(nr, p.n - j0)
+                    let bSliver = UnsafePointer(bBlock + (s - s0) * nr * kc)
+                    for r in rb..<min(r1, rb + MCS) {
+                        let i0 = r * MR, rows = min(MR, p.m - i0)
+                        let aSliver = UnsafePointer(aBlock + r * MR * kc)
+                        let cTile = p.c + i0 * p.ldc + j0
+                        if rows == MR && cols == nr {
+                            microKernel(kc, aSliver, bSliver, nr, cTile, p.ldc, addToC, V.self)
+                        } else {
+                            edgeTile(kc, aSliver, bSliver, nr, cTile, p.ldc, addToC, rows, cols, V.self)
+                        }
                     }
                 }
             }
@@ -300,64 +384,66 @@ private func packASliver(_ pr: GemmProblem, rows i0: Int, k0: Int, kc: Int, _ ds
     }
 }
 
-/// Packs the B slivers `slivers` of k block [k0, k0 + kc): sliver s (numbered from the
-/// first) at dst + s*NR*kc, laid out as dst[p*NR + c] = op(B)[k0 + p, s*NR + c].
+/// Packs the B slivers `slivers` (nr columns each) of k block [k0, k0 + kc): sliver s (numbered
+/// from the first) at dst + s*nr*kc, laid out as dst[p*nr + c] = op(B)[k0 + p, s*nr + c].
 @inline(__always)
-private func packBBlock(_ pr: GemmProblem, slivers: Range<Int>, k0: Int, kc: Int, _ dst: UnsafeMutablePointer<Float>) {
+private func packBBlock(_ pr: GemmProblem, slivers: Range<Int>, nr: Int, k0: Int, kc: Int, _ dst: UnsafeMutablePointer<Float>) {
     if pr.transB {
-        for s in slivers { packBSliver(pr, cols: s * NR, k0: k0, kc: kc, dst + (s - slivers.lowerBound) * NR * kc) }
+        for s in slivers { packBSliver(pr, cols: s * nr, nr: nr, k0: k0, kc: kc, dst + (s - slivers.lowerBound) * nr * kc) }
         return
     }
     // B stored [k, n]: walk B row by row (long contiguous reads the prefetcher follows;
     // sliver by sliver would touch a new page for every 64 bytes), scattering 16-value
     // pieces into the slivers.
-    let fullEnd = min(slivers.upperBound, pr.n / NR)
+    let fullEnd = min(slivers.upperBound, pr.n / nr)
     for p in 0..<kc {
         let src = pr.b + (k0 + p) * pr.ldb
-        var out = dst + p * NR
+        var out = dst + p * nr
         for s in slivers.lowerBound..<fullEnd {
-            store8(load8(src + s * NR), out)
-            store8(load8(src + s * NR + 8), out + 8)
-            out += NR * kc
+            for q in stride(from: 0, to: nr, by: 8) { store8(load8(src + s * nr + q), out + q) }
+            out += nr * kc
         }
     }
     for s in fullEnd..<slivers.upperBound {
-        packBSliver(pr, cols: s * NR, k0: k0, kc: kc, dst + (s - slivers.lowerBound) * NR * kc)
+        packBSliver(pr, cols: s * nr, nr: nr, k0: k0, kc: kc, dst + (s - slivers.lowerBound) * nr * kc)
     }
 }
 
-/// dst[p*NR + c] = op(B)[k0 + p, j0 + c], zero for columns past n.
+/// dst[p*nr + c] = op(B)[k0 + p, j0 + c], zero for columns past n.
 @inline(__always)
-private func packBSliver(_ pr: GemmProblem, cols j0: Int, k0: Int, kc: Int, _ dst: UnsafeMutablePointer<Float>) {
-    let cols = min(NR, pr.n - j0)
+private func packBSliver(_ pr: GemmProblem, cols j0: Int, nr: Int, k0: Int, kc: Int, _ dst: UnsafeMutablePointer<Float>) {
+    let cols = min(nr, pr.n - j0)
     if !pr.transB {
         for p in 0..<kc {
             let src = pr.b + (k0 + p) * pr.ldb + j0
-            for c in 0..<cols { dst[p * NR + c] = src[c] }
-            for c in cols..<NR { dst[p * NR + c] = 0 }
+            for c in 0..<cols { dst[p * nr + c] = src[c] }
+            for c in cols..<nr { dst[p * nr + c] = 0 }
         }
     } else {
         // B stored [n, k]: a transpose, 8 k by 8 columns at a time through registers
         // (columns past n are zero vectors), then the remaining k one by one.
         var p = 0
         while p + 8 <= kc {
-            for h in 0..<2 where 8 * h < cols {
+            for h in 0..<(nr / 8) {
+                let out = dst + p * nr + 8 * h
+                guard 8 * h < cols else {
+                    for q in 0..<8 { store8(SIMD8(), out + q * nr) }   // columns past n
+                    continue
+                }
                 let src = pr.b + (j0 + 8 * h) * pr.ldb + k0 + p
                 let valid = cols - 8 * h
                 @inline(__always) func row(_ r: Int) -> SIMD8<Float> { r < valid ? load8(src + r * pr.ldb) : SIMD8() }
                 let t = transposed(row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
-                let out = dst + p * NR + 8 * h
-                store8(t.0, out); store8(t.1, out + NR); store8(t.2, out + 2 * NR); store8(t.3, out + 3 * NR)
-                store8(t.4, out + 4 * NR); store8(t.5, out + 5 * NR); store8(t.6, out + 6 * NR); store8(t.7, out + 7 * NR)
+                store8(t.0, out); store8(t.1, out + nr); store8(t.2, out + 2 * nr); store8(t.3, out + 3 * nr)
+                store8(t.4, out + 4 * nr); store8(t.5, out + 5 * nr); store8(t.6, out + 6 * nr); store8(t.7, out + 7 * nr)
             }
-            if cols <= 8 { for q in p..<(p + 8) { store8(SIMD8(), dst + q * NR + 8) } }
             p += 8
         }
         for c in 0..<cols {
             let src = pr.b + (j0 + c) * pr.ldb + k0
-            for q in p..<kc { dst[q * NR + c] = src[q] }
+            for q in p..<kc { dst[q * nr + c] = src[q] }
         }
-        for c in cols..<NR { for q in p..<kc { dst[q * NR + c] = 0 } }
+        for c in cols..<nr { for q in p..<kc { dst[q * nr + c] = 0 } }
     }
 }
 
@@ -401,36 +487,46 @@ private func transposed(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ v2: SIMD8<Floa
 
 // MARK: - Micro-kernel
 
-/// C[6,16] (+)= Apacked[kc,6]ᵀ · B[kc,16], with the tile in 12 registers. B's rows are
-/// `ldb` apart: NR when packed, the matrix's own ldb when read in place.
 @inline(__always)
-private func microKernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
-                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool) {
-    var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-    var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-    var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+private func load<V: SIMD>(_ p: UnsafePointer<Float>, _: V.Type) -> V where V.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+
+@inline(__always)
+private func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+}
+
+/// C[6, 2V] (+)= Apacked[kc,6]ᵀ · B[kc, 2V], with the tile in 12 registers of V floats. B's rows
+/// are `ldb` apart: 2V when packed.
+@inline(__always)
+private func microKernel<V: SIMD>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool, _: V.Type) where V.Scalar == Float {
+    let w = V.scalarCount
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
     var pa = a, pb = b
     for _ in 0..<kc {
-        let b0 = load8(pb), b1 = load8(pb + 8)
-        var ai = SIMD8<Float>(repeating: pa[0])
+        let b0 = load(pb, V.self), b1 = load(pb + w, V.self)
+        var ai = V(repeating: pa[0])
         c00 = c00.addingProduct(ai, b0); c01 = c01.addingProduct(ai, b1)
-        ai = SIMD8<Float>(repeating: pa[1])
+        ai = V(repeating: pa[1])
         c10 = c10.addingProduct(ai, b0); c11 = c11.addingProduct(ai, b1)
-        ai = SIMD8<Float>(repeating: pa[2])
+        ai = V(repeating: pa[2])
         c20 = c20.addingProduct(ai, b0); c21 = c21.addingProduct(ai, b1)
-        ai = SIMD8<Float>(repeating: pa[3])
+        ai = V(repeating: pa[3])
         c30 = c30.addingProduct(ai, b0); c31 = c31.addingProduct(ai, b1)
-        ai = SIMD8<Float>(repeating: pa[4])
+        ai = V(repeating: pa[4])
         c40 = c40.addingProduct(ai, b0); c41 = c41.addingProduct(ai, b1)
-        ai = SIMD8<Float>(repeating: pa[5])
+        ai = V(repeating: pa[5])
         c50 = c50.addingProduct(ai, b0); c51 = c51.addingProduct(ai, b1)
         pa += MR; pb += ldb
     }
-    @inline(__always) func put(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ row: UnsafeMutablePointer<Float>) {
+    @inline(__always) func put(_ v0: V, _ v1: V, _ row: UnsafeMutablePointer<Float>) {
         if addToC {
-            store8(load8(row) + v0, row); store8(load8(row + 8) + v1, row + 8)
+            store(load(row, V.self) + v0, row); store(load(row + w, V.self) + v1, row + w)
         } else {
-            store8(v0, row); store8(v1, row + 8)
+            store(v0, row); store(v1, row + w)
         }
     }
     put(c00, c01, c); put(c10, c11, c + ldc); put(c20, c21, c + 2 * ldc)
@@ -440,13 +536,15 @@ private func microKernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointe
 /// A tile that sticks out of C: compute the full tile into scratch, copy the valid part.
 /// Each element sees exactly the arithmetic of `microKernel` (one sum, then one add).
 @inline(never)
-private func edgeTile(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
-                      _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool, _ rows: Int, _ cols: Int) {
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: MR * NR) { tmp in
+private func edgeTile<V: SIMD>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
+                               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool, _ rows: Int, _ cols: Int,
+                               _: V.Type) where V.Scalar == Float {
+    let nr = 2 * V.scalarCount
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: MR * nr) { tmp in
         let t = tmp.baseAddress!
-        microKernel(kc, a, b, ldb, t, NR, false)
+        microKernel(kc, a, b, ldb, t, nr, false, V.self)
         for r in 0..<rows {
-            let row = c + r * ldc, src = t + r * NR
+            let row = c + r * ldc, src = t + r * nr
             var j = 0
             while j + 8 <= cols {
                 store8(addToC ? load8(row + j) + load8(src + j) : load8(src + j), row + j)
