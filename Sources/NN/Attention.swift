@@ -9,10 +9,12 @@ import Tensor
 /// q `[B, Lq, d]`, k and v `[B, Lk, d]` -> `[B, Lq, d]`. Composed from matmul and softmax,
 /// so its gradient needs no code of its own. Also returns the weights `[B, Lq, Lk]`.
 public func scaledDotProductAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> (output: Tensor, weights: Tensor) {
-    let d = q.shape[q.rank - 1]
-    let scores = q.matmul(k, transposeOther: true) * (1 / Float(d).squareRoot())  // [B, Lq, d]·[B, Lk, d]ᵀ -> [B, Lq, Lk]
-    let weights = scores.softmax(axis: -1)
-    return (weights.matmul(v), weights)                                           // [B, Lq, Lk]·[B, Lk, d] -> [B, Lq, d]
+    Profiler.scope("attention") {
+        let d = q.shape[q.rank - 1]
+        let scores = q.matmul(k, transposeOther: true) * (1 / Float(d).squareRoot())  // [B, Lq, d]·[B, Lk, d]ᵀ -> [B, Lq, Lk]
+        let weights = scores.softmax(axis: -1)
+        return (weights.matmul(v), weights)                                           // [B, Lq, Lk]·[B, Lk, d] -> [B, Lq, d]
+    }
 }
 
 /// Multi-head attention: queries from `x`, keys and values from `context` (cross-attention)

@@ -127,11 +127,13 @@ public struct GroupNorm: Layer {
             fatalError("GroupNorm: expected [N, \(weight.count), ...], got \(x.shape)")
         }
         let c = x.shape[1]
-        // Each example's group of C/G channels is one contiguous run of C/G·H·W elements.
-        let normalized = x.normalizedRows(length: x.count / (x.shape[0] * groups), epsilon: epsilon)
-        var channelShape = [Int](repeating: 1, count: x.rank)
-        channelShape[1] = c                                       // [C] -> [1, C, 1, 1]
-        return normalized * weight.reshaped(channelShape) + bias.reshaped(channelShape)
+        return Profiler.scope("normalisation") {
+            // Each example's group of C/G channels is one contiguous run of C/G·H·W elements.
+            let normalized = x.normalizedRows(length: x.count / (x.shape[0] * groups), epsilon: epsilon)
+            var channelShape = [Int](repeating: 1, count: x.rank)
+            channelShape[1] = c                                       // [C] -> [1, C, 1, 1]
+            return normalized * weight.reshaped(channelShape) + bias.reshaped(channelShape)
+        }
     }
 }
 
@@ -151,7 +153,7 @@ public struct LayerNorm: Layer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         guard x.shape.last == weight.count else { fatalError("LayerNorm: expected last axis \(weight.count), got \(x.shape)") }
-        return x.normalizedRows(length: weight.count, epsilon: epsilon) * weight + bias
+        return Profiler.scope("normalisation") { x.normalizedRows(length: weight.count, epsilon: epsilon) * weight + bias }
     }
 }
 

@@ -45,9 +45,10 @@ extension Tensor {
     @inline(__always)
     static func record(_ result: Tensor, op: String, inputs: [Tensor],
                        backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        let kind = Profiler.isOn ? Profiler.forwardOpEnded(op) : nil
         if GradMode.isEnabled && inputs.contains(where: { $0.requiresGrad }) {
             result.requiresGrad = true
-            result.node = Node(op: op, inputs: inputs, backward: backward)
+            result.node = Node(op: op, kind: kind, inputs: inputs, backward: backward)
         }
         return result
     }
@@ -66,17 +67,26 @@ extension Tensor {
             guard count == 1 else { shapeError("backward: needs a seed for a non-scalar tensor of shape \(shape)") }
             start = Tensor.ones(shape)
         }
-        let order = topologicalOrder()
+        if Profiler.isOn { return Profiler.backwardPass { backward(from: start, profiled: true) } }
+        backward(from: start, profiled: false)
+    }
+
+    /// The backward pass from dL/d(self) = `start`; with `profiled`, each step is timed.
+    private func backward(from start: Tensor, profiled: Bool) {
+        @inline(__always) func timed<R>(_ kind: String, _ op: String, _ body: () -> R) -> R {
+            profiled ? Profiler.timeBackward(kind: kind, op: op, body) : body()
+        }
+        let order = timed("gradient bookkeeping", "graph order") { topologicalOrder() }
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): start]
         let mutation = GradMode.mutation, elementMutation = GradMode.elementMutation
         withoutGradients {
             for tensor in order.reversed() {
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(tensor)) else { continue }
                 guard let node = tensor.node else {
-                    tensor.accumulateGrad(g)
+                    timed("gradient bookkeeping", "into .grad") { tensor.accumulateGrad(g) }
                     continue
                 }
-                var inputGrads = node.backward(g)
+                var inputGrads = timed(node.kind, node.op) { node.backward(g) }
                 if let mutation, mutation.op == node.op {
                     inputGrads = inputGrads.map { $0.map { $0 * mutation.factor } }
                 }
@@ -91,7 +101,11 @@ extension Tensor {
                         fatalError("backward of \(node.op): gradient shape \(gi.shape) differs from input shape \(input.shape) (a bug in the op)")
                     }
                     let key = ObjectIdentifier(input)
-                    if let existing = grads[key] { grads[key] = existing + gi } else { grads[key] = gi }
+                    if let existing = grads[key] {
+                        grads[key] = timed("gradient bookkeeping", "sum of gradients") { existing + gi }
+                    } else {
+                        grads[key] = gi
+                    }
                 }
             }
         }

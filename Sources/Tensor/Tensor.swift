@@ -129,9 +129,12 @@ public final class Node {
     public let inputs: [Tensor]
     /// Given dL/d(output), returns dL/d(input) for each input (nil where not needed).
     let backward: (Tensor) -> [Tensor?]
+    /// What `Profiler` files the backward under: the op, or the scope it ran in.
+    let kind: String
 
-    init(op: String, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
+    init(op: String, kind: String? = nil, inputs: [Tensor], backward: @escaping (Tensor) -> [Tensor?]) {
         self.op = op
+        self.kind = kind ?? op
         self.inputs = inputs
         self.backward = backward
     }

@@ -131,7 +131,7 @@ func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Uns
     g.validate("conv2dForward")
     if g.batch == 0 || g.outChannels == 0 { return }
     if direct ?? DirectConv.suits(g) {
-        DirectConv(g).forward(input: input, weight: weight, output: output)
+        Profiler.kernel("direct conv") { DirectConv(g).forward(input: input, weight: weight, output: output) }
         return
     }
     let plan = ConvLowering(g, columnBudget: columnBudget)
@@ -139,7 +139,7 @@ func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Uns
     defer { scratch.release() }
     for group in 0..<plan.groups {
         let images = plan.images(of: group)
-        let cols = plan.columns(of: images, input: input, scratch: scratch)
+        let cols = Profiler.kernel("im2col") { plan.columns(of: images, input: input, scratch: scratch) }
         let width = images.count * plan.plane  // GEMM columns: this group's output pixels
         if images.count == 1 {
             // Y[Cout, P] = W · cols, straight into this image's output.
@@ -150,8 +150,9 @@ func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Uns
             // Y[Cout, G·P] = W · cols, then [Cout, G, P] -> [G, Cout, P].
             gemm(transA: false, transB: false, m: g.outChannels, n: width, k: plan.rows,
                  a: weight, lda: plan.rows, b: cols, ldb: width, c: scratch.channelMajor, ldc: width, accumulate: false)
-            plan.reshuffle(images, channels: g.outChannels, toBatchMajor: true,
-                           batchMajor: output, channelMajor: scratch.channelMajor)
+            Profiler.kernel("reshuffle") {
+                plan.reshuffle(images, channels: g.outChannels, toBatchMajor: true, batchMajor: output, channelMajor: scratch.channelMajor)
+            }
         }
     }
 }
@@ -181,8 +182,10 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
     }
     if direct ?? DirectConv.suits(g) {
         let d = DirectConv(g)
-        if let gradInput { d.inputGradient(weight: weight, gradOutput: gradOutput, gradInput: gradInput) }
-        if let gradWeight { d.weightGradient(input: input, gradOutput: gradOutput, gradWeight: gradWeight) }
+        Profiler.kernel("direct conv") {
+            if let gradInput { d.inputGradient(weight: weight, gradOutput: gradOutput, gradInput: gradInput) }
+            if let gradWeight { d.weightGradient(input: input, gradOutput: gradOutput, gradWeight: gradWeight) }
+        }
         return
     }
     let plan = ConvLowering(g, columnBudget: columnBudget)
@@ -196,13 +199,15 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
         if images.count == 1 {
             dY = gradOutput + images.lowerBound * g.outChannels * plan.plane
         } else {
-            plan.reshuffle(images, channels: g.outChannels, toBatchMajor: false,
-                           batchMajor: UnsafeMutablePointer(mutating: gradOutput), channelMajor: scratch.channelMajor)
+            Profiler.kernel("reshuffle") {
+                plan.reshuffle(images, channels: g.outChannels, toBatchMajor: false,
+                               batchMajor: UnsafeMutablePointer(mutating: gradOutput), channelMajor: scratch.channelMajor)
+            }
             dY = UnsafePointer(scratch.channelMajor)
         }
         if let gradWeight {
             // dW[Cout, K] (+)= dY[Cout, G·P] · colsᵀ, groups summed in order.
-            let cols = plan.columns(of: images, input: input, scratch: scratch)
+            let cols = Profiler.kernel("im2col") { plan.columns(of: images, input: input, scratch: scratch) }
             gemm(transA: false, transB: true, m: g.outChannels, n: plan.rows, k: width,
                  a: dY, lda: width, b: cols, ldb: width, c: gradWeight, ldc: plan.rows, accumulate: group > 0)
         }
@@ -216,7 +221,7 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
             } else {
                 gemm(transA: true, transB: false, m: plan.rows, n: width, k: g.outChannels,
                      a: weight, lda: plan.rows, b: dY, ldb: width, c: scratch.columns, ldc: width, accumulate: false)
-                plan.col2im(images, columns: scratch.columns, gradInput: gradInput)
+                Profiler.kernel("col2im") { plan.col2im(images, columns: scratch.columns, gradInput: gradInput) }
             }
         }
     }

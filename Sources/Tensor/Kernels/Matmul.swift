@@ -123,6 +123,8 @@ public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                         a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
     p.validate("gemm")
     if p.isTrivial { p.finishTrivial(); return }
+    let started = Profiler.isOn ? Profiler.now() : 0
+    defer { if started != 0 { Profiler.kernelEnded("products (gemm)", since: started) } }
     #if AVX512
     if GemmPath.current.usesWideTiles(n: n) { return gemm(p, SIMD16<Float>.self) }
     #endif
@@ -183,6 +185,8 @@ public func gemmBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, 
         for i in 0..<batch { item(i).finishTrivial() }
         return
     }
+    let started = Profiler.isOn ? Profiler.now() : 0
+    defer { if started != 0 { Profiler.kernelEnded("products (gemm)", since: started) } }
     #if AVX512
     if GemmPath.current.usesWideTiles(n: n) { return gemmBatched(batch, p0, item, SIMD16<Float>.self) }
     #endif
