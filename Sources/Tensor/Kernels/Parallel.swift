@@ -6,6 +6,7 @@
 // threads; the thread count only changes how fast it arrives.
 import Dispatch
 import Foundation
+import Synchronization
 
 /// How many threads the kernels use, and the loop that spreads their chunks over them.
 ///
@@ -34,6 +35,12 @@ public enum Parallel {
         try $scopedThreadCount.withValue(max(1, threads), operation: body)
     }
 
+    /// Runs `body` with the thread count `threads` in scope: a pool worker runs its share of a
+    /// loop this way, so a kernel nested in the loop sees the caller's count.
+    static func withScopedThreads(_ threads: Int, _ body: () -> Void) {
+        $scopedThreadCount.withValue(threads, operation: body)
+    }
+
     /// How many workers `forEach(iterations)` starts here: min(threadCount, iterations).
     static func workers(for iterations: Int) -> Int { min(threadCount, iterations) }
 
@@ -43,6 +50,10 @@ public enum Parallel {
     /// Iterations are handed out one at a time from a shared counter, so uneven
     /// iterations balance. `body` must only write memory no other iteration writes.
     /// The workers run with the caller's thread count, so a kernel nested in `body` uses it too.
+    ///
+    /// The work goes to the persistent `WorkerPool` (threads that wait for work instead of being
+    /// woken by Dispatch for every call); when the pool is busy (another thread's loop, or a loop
+    /// nested in one) or too small for `threadCount`, to Dispatch. Which ran changes nothing but speed.
     public static func forEach(_ iterations: Int, _ body: (Int) -> Void) {
         let threads = threadCount
         let workers = min(threads, iterations)
@@ -50,21 +61,123 @@ public enum Parallel {
             for i in 0..<iterations { body(i) }
             return
         }
-        // A locked counter rather than `Synchronization.Atomic`, which needs macOS 15.
-        let lock = NSLock()
-        var next = 0
+        let ran = withoutActuallyEscaping(body) { body in
+            WorkerPool.shared.run(iterations, workers: workers, threads: threads, body)
+        }
+        if ran { return }
+        let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             // Dispatch's worker threads are not tasks and do not inherit task-local values: pass the scope on.
             $scopedThreadCount.withValue(threads) {
                 while true {
-                    lock.lock()
-                    let i = next
-                    next += 1
-                    lock.unlock()
+                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     if i >= iterations { break }
                     body(i)
                 }
             }
+        }
+    }
+}
+
+/// Threads that stay alive between parallel loops. A loop publishes its job, the workers (which
+/// spin for a few tens of microseconds after each job, then sleep) pick it up, and the caller
+/// works on it too; iterations come from one shared counter. Spinning is what saves the time: a
+/// sleeping thread takes some microseconds to wake, and a training step runs thousands of loops.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool(workers: Parallel.processorCount - 1)
+
+    /// One loop: its body, how many iterations, and the caller's thread count.
+    private struct Job {
+        let body: (Int) -> Void
+        let iterations: Int
+        let threads: Int
+    }
+
+    private let size: Int
+    private let busy = Mutex<Bool>(false)          // one loop at a time
+    /// The current job's number times 2¹⁶ plus how many pool workers join it, in one word, so a
+    /// worker learns both at once and reads `job` only if it joins (the caller then waits for it,
+    /// so `job` cannot change under it).
+    private let announcement = Atomic<Int>(0)
+    private let next = Atomic<Int>(0)              // the next iteration to hand out
+    private let pending = Atomic<Int>(0)           // workers still on the current job
+    private let sleeping = Atomic<Int>(0)
+    private let condition = NSCondition()
+    nonisolated(unsafe) private var job: Job?
+
+    /// Spins before a worker sleeps (each spin a few nanoseconds: tens of microseconds in all).
+    private let spinLimit = 20_000
+
+    private init(workers: Int) {
+        size = max(0, workers)
+        for index in 0..<size {
+            let thread = Thread { [unowned self] in self.work(index) }
+            thread.name = "diffusion.worker.\(index)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Runs `body` over `iterations` on the caller and `workers − 1` pool threads; false (nothing
+    /// run) if the pool is busy or has fewer than `workers − 1` threads.
+    func run(_ iterations: Int, workers: Int, threads: Int, _ body: @escaping (Int) -> Void) -> Bool {
+        let helpers = workers - 1
+        guard helpers <= size, busy.withLock({ taken in
+            if taken { return false }
+            taken = true
+            return true
+        }) else { return false }
+        defer { busy.withLock { $0 = false } }
+        job = Job(body: body, iterations: iterations, threads: threads)
+        next.store(0, ordering: .relaxed)
+        pending.store(helpers, ordering: .relaxed)
+        let number = (announcement.load(ordering: .relaxed) >> 16) + 1
+        announcement.store(number << 16 | helpers, ordering: .sequentiallyConsistent)
+        if sleeping.load(ordering: .sequentiallyConsistent) > 0 {
+            condition.lock()
+            condition.broadcast()
+            condition.unlock()
+        }
+        drain(body, iterations)
+        while pending.load(ordering: .acquiring) > 0 {}
+        job = nil
+        return true
+    }
+
+    private func drain(_ body: (Int) -> Void, _ iterations: Int) {
+        while true {
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            if i >= iterations { return }
+            body(i)
+        }
+    }
+
+    private func work(_ index: Int) {
+        var seen = 0  // the last job number this worker looked at
+        while true {
+            var spins = 0
+            var current = announcement.load(ordering: .acquiring)
+            while current >> 16 == seen {
+                if spins < spinLimit {
+                    spins += 1
+                } else {
+                    condition.lock()
+                    sleeping.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                    while announcement.load(ordering: .sequentiallyConsistent) >> 16 == seen { condition.wait() }
+                    sleeping.wrappingSubtract(1, ordering: .relaxed)
+                    condition.unlock()
+                }
+                current = announcement.load(ordering: .acquiring)
+            }
+            seen = current >> 16
+            guard index < current & 0xFFFF else { continue }
+            do {
+                // The job's closure must be released before the caller is told we are done: the
+                // caller's `withoutActuallyEscaping` checks that nothing holds on to it.
+                let job = self.job!
+                Parallel.withScopedThreads(job.threads) { drain(job.body, job.iterations) }
+            }
+            pending.wrappingSubtract(1, ordering: .releasing)
         }
     }
 }
