@@ -71,6 +71,7 @@ let package = Package(
         .executable(name: "04-time", targets: ["04-time"]),
         .executable(name: "05-attention", targets: ["05-attention"]),
         .executable(name: "06-text", targets: ["06-text"]),
+        .executable(name: "a-fast", targets: ["a-fast"]),
     ],
     dependencies: [
         // Command lines only (flags, help, validation): infrastructure, not the lesson.
@@ -108,7 +109,10 @@ let package = Package(
                           path: "Chapters/05-Attention", exclude: ["README.md", "figures"]),
         .executableTarget(name: "06-text", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises06"],
                           path: "Chapters/06-Text", exclude: ["README.md", "figures"]),
-        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "04-time", "05-attention", "06-text", "Imaging", "Datasets"]),
+        // Appendix A times its own kernels against the library's, so it is compiled like the library (-O, the CPU's vectors).
+        .executableTarget(name: "a-fast", dependencies: ["ChapterKit", "Imaging", "Tensor"], path: "Chapters/A-Fast",
+                          exclude: ["README.md", "figures"], swiftSettings: fast),
+        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "04-time", "05-attention", "06-text", "a-fast", "Imaging", "Datasets"]),
         .testTarget(name: "ChapterKitTests", dependencies: ["ChapterKit", "Diffusion", "NN", "Tensor"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Imaging"]),
         .target(name: "ExerciseSupport"),
