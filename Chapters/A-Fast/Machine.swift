@@ -67,9 +67,13 @@ struct Timing {
     func gflops(_ flops: Double) -> (best: Double, median: Double) { (flops / best / 1e9, flops / median / 1e9) }
 }
 
+/// Rounds per timing, and the least length of a round. Many short rounds rather than a few long ones: on a machine
+/// shared with other programs, the best of them is more likely to be a stretch the kernel had a core to itself.
+let timingRounds = 9, timingRoundSeconds = 0.1
+
 /// Times `body`: one call to learn its length (and warm the caches), then `rounds` rounds of as many
 /// calls as fill `minimumSeconds` (at least one). With `quick`, one round of one call.
-func timeCalls(quick: Bool, rounds: Int = 5, minimumSeconds: Double = 0.25, _ body: () -> Void) -> Timing {
+func timeCalls(quick: Bool, rounds: Int = timingRounds, minimumSeconds: Double = timingRoundSeconds, _ body: () -> Void) -> Timing {
     func seconds(_ calls: Int) -> Double {
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<calls { body() }

@@ -19,7 +19,7 @@ struct Options: ChapterCommand {
         commandName: "a-fast",
         abstract: "Appendix A: how the matrix multiply got fast. From the naive triple loop to the library's packed, "
             + "register-tiled, vectorised, multithreaded gemm, each step timed on this machine against its measured FMA "
-            + "peak, and a roofline with its measured memory bandwidth. Takes about a minute.")
+            + "peak, and a roofline with its measured memory bandwidth. Takes under a minute.")
     @OptionGroup var common: CommonOptions
 }
 let options = Options.parseOrExit()
@@ -28,9 +28,10 @@ let started = Date()
 let notebook = Notebook(chapter: Options.chapter, directory: options.directory, title: "Appendix A: how the matrix multiply got fast")
 
 func fmt(_ v: Double, _ digits: Int = 3) -> String { Report.format(v, digits: digits) }
-func times(_ v: Double) -> String { "×" + (v >= 100 ? String(format: "%.0f", v) : fmt(v, 2)) }
+func times(_ v: Double) -> String { "×" + (v >= 10 ? String(format: "%.0f", v) : String(format: "%.2f", v)) }
 func percent(_ v: Double) -> String { v >= 0.1 ? String(format: "%.0f %%", 100 * v) : String(format: "%.1f %%", 100 * v) }
-func ms(_ seconds: Double) -> String { fmt(seconds * 1000) + " ms" }
+func threadsText(_ t: Int) -> String { t == 1 ? "1 thread" : "\(t) threads" }
+func ms(_ seconds: Double) -> String { seconds >= 1 ? fmt(seconds) + " s" : fmt(seconds * 1000) + " ms" }
 /// A code excerpt: printed, and a ```swift block in the report. Every line of it is a line of Kernels.swift
 /// or of the library's Matmul.swift (the chapter's test checks), so the report cannot drift from the code.
 func excerpt(_ text: String) {
@@ -109,13 +110,13 @@ struct Rung {
     let gflops: Double, gflopsMedian: Double, seconds: Double, maxError: Float
 }
 var ladder: [Rung] = []
-let roundsNote = quick ? "one timed call" : "best of 5 rounds of at least 0.25 s"
+let roundsNote = quick ? "one timed call" : "best of \(timingRounds) rounds of at least \(fmt(timingRoundSeconds)) s"
 
 /// Runs `body` (which writes C = A·B into `c`) once, compares C with the naive product, times it, and
 /// prints the rung's numbers.
 @discardableResult
 func measureRung(_ id: String, _ name: String, short: String, threads rungThreads: Int = 1, peakPath: GemmPath = narrow,
-                 rounds: Int = 5, _ body: () -> Void) -> Rung {
+                 rounds: Int = timingRounds, _ body: () -> Void) -> Rung {
     c.update(repeating: .nan, count: count)
     body()
     let error = maxAbsDifference(c, reference, count: count)
@@ -124,7 +125,7 @@ func measureRung(_ id: String, _ name: String, short: String, threads rungThread
     let peak = rungThreads == 1 ? peak1[peakPath]! : peakAll[peakPath]!
     let rung = Rung(id: id, name: name, short: short, threads: rungThreads, peakPath: peakPath, peak: peak,
                     gflops: g.best, gflopsMedian: g.median, seconds: t.best, maxError: error)
-    var line = "**\(fmt(g.best)) GFLOP/s** (\(ms(t.best)) per product, \(rounds == 5 ? roundsNote : quick ? "one timed call" : "best of \(rounds) calls"); "
+    var line = "**\(fmt(g.best)) GFLOP/s** (\(ms(t.best)) per product, \(rounds == timingRounds ? roundsNote : quick ? "one timed call" : "best of \(rounds) calls"); "
         + "median \(fmt(g.median))), \(percent(g.best / peak)) of the \(rungThreads == 1 ? "one-thread" : "\(rungThreads)-thread") "
         + "\(peakPath.bits)-bit FMA peak"
     if let previous = ladder.last, let first = ladder.first {
@@ -214,8 +215,8 @@ let bBytes = 4 * n * n, blockBytes = 4 * blockK * blockN
 let l2 = caches[1]
 notebook.say("Rung 2 reads all of B — \(bytesText(bBytes)) here — once for every row of C, \(n) times in all"
     + (l2.map { ", and B is \($0 >= bBytes ? "smaller" : "larger") than this core's L2 cache (\(bytesText($0)))" } ?? "")
-    + ". Each multiply-add still loads a value of C, loads a value of B and stores C back, so the loop is fed by the caches, "
-    + "not by the arithmetic units. *Blocking* reorders the work so that a small piece of B is used by every row of C before the "
+    + ". Each multiply-add still loads a value of C, loads a value of B and stores C back, so how fast the loop runs depends "
+    + "on how fast the caches feed it. *Blocking* reorders the work so that a small piece of B is used by every row of C before the "
     + "next piece is touched: here a block of \(blockK) rows × \(blockN) columns of B (\(bytesText(blockBytes))), which stays in a near cache while "
     + "all \(n) rows of C pass over it. The additions into each C[i, j] still come in the order p = 0, 1, …:")
 excerpt("""
@@ -241,7 +242,7 @@ notebook.say(blocked.gflops > 1.15 * ikj.gflops ? "Keeping the block near the co
     : blocked.gflops < 0.87 * ikj.gflops ? "Here blocking cost speed (\(times(blocked.gflops / ikj.gflops)) rung 2): on this machine, at this size, "
         + "rung 2's stream of B rows was not what held it back."
     : "Here blocking changed little (\(times(blocked.gflops / ikj.gflops)) rung 2): on this machine, at this size, streaming B was not the main "
-        + "limit; the load and store of C around every multiply-add is, and that is what the next rung removes.")
+        + "limit. The other suspect is the load and store of C around every multiply-add, which the next rung removes.")
 
 // MARK: - A.5 Rung 4: packing and a register tile
 
@@ -281,11 +282,17 @@ excerpt("""
 let scalarTile = measureRung("4", "packing + 4 x 4 register tile (plain Swift)", short: "4 packed 4x4 tile") {
     gemmPacked(m: n, n: n, k: n, a: a, b: b, c: c, mr: 4, nr: 4, kernel: scalarKernel4x4)
 }
+let tileVerdict = scalarTile.gflops > 1.15 * blocked.gflops ? "The tile bought \(times(scalarTile.gflops / blocked.gflops)) over rung 3."
+    : "On its own the tile bought little here (\(times(scalarTile.gflops / blocked.gflops)) rung 3): it removed the traffic to C, but its "
+        + "arithmetic is no wider than rung 3's — the structure pays off in the next rung, which widens the arithmetic."
 notebook.say("The code is written one float at a time, but the compiler is free to do better: the four multiply-adds of a row "
     + "use neighbouring values of B and independent accumulators, so an optimising compiler (LLVM's *SLP vectoriser*) may pack "
-    + "each row into one 4-float vector instruction — which is what this package's release build does on x86-64. The difference "
-    + "from the naive product is no longer 0: each tile sums its products per k block and then adds the blocks, "
-    + "a different order of the same additions, so the roundings differ.")
+    + "each row into one 4-float vector instruction, a multiply and an add — which is what this package's build does on x86-64 "
+    + "(rung 3's loop, by comparison, the compiler vectorises 8 floats wide). " + tileVerdict + " "
+    + (scalarTile.maxError == 0 ? "The difference from the naive product is still 0: with k = \(n) ≤ KC there is one k block, and each "
+        + "tile adds its products in the naive order."
+        : "The difference from the naive product is no longer 0: each tile sums its products per k block and then adds the "
+            + "blocks, a different order of the same additions, so the roundings differ."))
 
 // MARK: - A.6 Rung 5: vectors and FMA
 
@@ -313,8 +320,9 @@ excerpt("""
 let simdTile = measureRung("5", "packing + 6 x 16 SIMD tile with FMA", short: "5 SIMD 6x16 tile, FMA") {
     gemmPacked(m: n, n: n, k: n, a: a, b: b, c: c, mr: 6, nr: 16, kernel: simdKernel6x16)
 }
-notebook.say("The jump from rung 4 is \(times(simdTile.gflops / scalarTile.gflops)): twice the floats per instruction, 12 independent "
-    + "accumulators instead of 4, and one FMA where rung 4 needs a multiply and an add. An FMA also rounds once instead of "
+notebook.say("The jump from rung 4 is \(times(simdTile.gflops / scalarTile.gflops)): 8 floats per instruction (rung 4's code has 1, "
+    + "or 4 where the compiler vectorised its rows), 12 vector accumulators instead of 4, and one FMA where rung 4 needs a multiply "
+    + "and an add. An FMA also rounds once instead of "
     + "twice, which changes the last bits of C again.")
 
 // MARK: - A.7 Rung 6: the library on one thread
@@ -330,7 +338,7 @@ notebook.say("The library's `gemm` is the same design grown up (Sources/Tensor/K
 var libraryOneThread: [GemmPath: [Float]] = [:]
 for path in paths {
     let label = path == narrow ? "a" : "b"
-    measureRung("6\(paths.count > 1 ? label : "")", "library gemm, 1 thread, \(path.bits)-bit", short: "6 library, 1 thread, \(path.bits)-bit",
+    measureRung("6\(paths.count > 1 ? label : "")", "library gemm on 1 thread (\(path.bits)-bit)", short: "6 library, 1 thread, \(path.bits)-bit",
                 peakPath: path) {
         GemmPath.with(path) {
             Parallel.withThreads(1) {
@@ -350,9 +358,15 @@ if paths.count > 1 {
         + "two paths give " + (sameBitsAcrossPaths ? "**the same bits**: C from one equals C from the other, element for element."
             : "different bits (unexpected: the library promises the same)."))
 }
-notebook.say("Against rung 5, the chapter's 40-odd lines with the same micro-kernel, the library's 256-bit path runs at "
-    + "\(times(library8.gflops / simdTile.gflops)). At this size the micro-kernel is most of the story; the library's "
-    + "extra blocking matters more for larger matrices and for shapes far from square.")
+let versusRung5 = library8.gflops / simdTile.gflops
+notebook.say("Against rung 5 — the same micro-kernel with the chapter's simpler loops around it — the library's 256-bit path runs at "
+    + "\(times(versusRung5)). "
+    + (versusRung5 < 1.2 && versusRung5 > 0.83
+        ? "At this size the micro-kernel is most of the story; the library's extra blocking is for sizes and shapes where rung 5's "
+            + "loops would outgrow the caches (rung 5 packs all \(n) columns of a k block of B at once: \(bytesText(4 * packedKC * n)) here)."
+        : versusRung5 >= 1.2 ? "Its loop order and blocking already pay at this size."
+        : "Here rung 5's simpler loops are faster at this size; the library's blocking is for sizes and shapes where they would "
+            + "outgrow the caches (rung 5 packs all \(n) columns of a k block of B at once: \(bytesText(4 * packedKC * n)) here)."))
 
 // MARK: - A.8 Rung 7: all threads
 
@@ -362,7 +376,7 @@ notebook.say("Threads split C into rectangles of whole 6 × 2V tiles, a fixed pl
     + "writes only its own part of C. No thread ever splits the sum over k, so every element of C is added up in the same "
     + "order whatever the thread count, and the result is bit-identical for 1, 2 or 64 threads. Here, \(threads) "
     + "thread\(threads == 1 ? "" : "s"), the \(widest.bits)-bit path:")
-let allThreads = measureRung("7", "library gemm, \(threads) threads, \(widest.bits)-bit", short: "7 library, \(threads) threads, \(widest.bits)-bit",
+let allThreads = measureRung("7", "library gemm on \(threadsText(threads)) (\(widest.bits)-bit)", short: "7 library, \(threadsText(threads)), \(widest.bits)-bit",
                              threads: threads, peakPath: widest) {
     GemmPath.with(widest) {
         gemm(transA: false, transB: false, m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, c: c, ldc: n, accumulate: false)
@@ -406,19 +420,21 @@ notebook.say("From the definition to the library on all threads: \(times(ladder.
 
 let ladderFloor = pow(10, (log10(ladder.map(\.gflops).min()! / 2)).rounded(.down))
 let topPeak = paths.map { peakAll[$0]! }.max()!
-let top = pow(10, (log10(topPeak * 1.5)).rounded(.up))
+let top = 10 * pow(10, (log10(topPeak * 1.5)).rounded(.up))  // a decade of room above the peaks for the legend
 var ladderPlot = Plot(title: "The ladder: GFLOP/s of each rung, \(n)x\(n)x\(n)", xLabel: "rung", yLabel: "GFLOP/s (log scale)",
-                      width: 960, height: 720, logY: true, xRange: 0.4...(Double(ladder.count) + 0.6), yRange: ladderFloor...top,
+                      width: 960, height: 720, logY: true, xRange: 0.4...7.6, yRange: ladderFloor...top,
                       legend: .topLeft)
+/// A rung's place on the x axis: its number, with 6a and 6b side by side.
+func position(_ r: Rung) -> Double { Double(r.id.prefix(1))! + (r.id.hasSuffix("a") ? -0.2 : r.id.hasSuffix("b") ? 0.2 : 0) }
 for (i, r) in ladder.enumerated() {
-    ladderPlot.line(r.short, x: [Double(i + 1), Double(i + 1)], y: [ladderFloor, r.gflops],
-                    color: Color.palette[i % Color.palette.count], thickness: 34)
+    ladderPlot.line(r.short, x: [position(r), position(r)], y: [ladderFloor, r.gflops],
+                    color: Color.palette[i % Color.palette.count], thickness: r.id.count > 1 ? 26 : 34)
 }
 var peakLines: [(String, Double, Color)] = [("FMA peak, 1 thread, 256-bit", peak1[narrow]!, Color(150, 150, 150))]
 if paths.count > 1 { peakLines.append(("FMA peak, 1 thread, 512-bit", peak1[widest]!, Color(80, 80, 80))) }
 if threads > 1 { peakLines.append(("FMA peak, \(threads) threads, \(widest.bits)-bit", peakAll[widest]!, Color(0, 0, 0))) }
 for (name, value, color) in peakLines {
-    ladderPlot.line(name, x: [0.4, Double(ladder.count) + 0.6], y: [value, value], color: color, thickness: 2)
+    ladderPlot.line(name, x: [0.4, 7.6], y: [value, value], color: color, thickness: 2)
 }
 notebook.figure(ladderPlot, name: "ladder.png",
                 caption: "GFLOP/s of each rung on the same \(n) × \(n) product (log scale), with the FMA peaks measured in A.1 as lines.")
@@ -441,8 +457,8 @@ stream.update(repeating: 1, count: streamCount)
 var sink: Float = 0
 let streamChunks = 16
 let partials = allocateFloats(streamChunks)
-let stream1 = timeCalls(quick: quick, rounds: 5) { sink += streamSum(stream, count: streamCount) }
-let streamAll = timeCalls(quick: quick, rounds: 5) {
+let stream1 = timeCalls(quick: quick) { sink += streamSum(stream, count: streamCount) }
+let streamAll = timeCalls(quick: quick) {
     Parallel.forEach(streamChunks) { chunk in
         let lo = chunk * streamCount / streamChunks, hi = (chunk + 1) * streamCount / streamChunks
         partials[chunk] = streamSum(stream + lo, count: hi - lo)
@@ -458,7 +474,7 @@ notebook.say("A kernel can also be starved by memory. The *roofline* model (Will
     + "do few. The bandwidth is measured here by summing an array of \(bytesText(4 * streamCount))"
     + (l3.map { 4 * streamCount >= 4 * $0 ? ", several times the L3 cache (\(bytesText($0)))," : ", which is not much larger than the L3 cache (\(bytesText($0))), so part of it comes from the cache and the figure overstates memory's speed," } ?? "")
     + " with vector loads, reading every byte once: **\(fmt(bandwidth1)) GB/s** on one thread and **\(fmt(bandwidthAll)) GB/s** on \(threads) "
-    + "(best of \(quick ? 1 : 5)). The *ridge point*, where the roof turns flat, is at \(fmt(peakAll[widest]! / bandwidthAll)) flop/byte for "
+    + "(best of \(quick ? 1 : timingRounds)). The *ridge point*, where the roof turns flat, is at \(fmt(peakAll[widest]! / bandwidthAll)) flop/byte for "
     + "\(threads) threads on the \(widest.bits)-bit path: a kernel with less intensity than that cannot reach the FMA peak, "
     + "however well it is written.")
 notebook.say("For C[m, n] = A[m, k]·B[k, n] the least traffic there can be is reading A and B once and writing C once, "
@@ -478,7 +494,7 @@ func libraryPoint(m: Int, n: Int, k: Int, label: String) {
     defer { pa.deallocate(); pb.deallocate(); pc.deallocate() }
     for i in 0..<(m * k) { pa[i] = r.uniform(in: -1...1) }
     for i in 0..<(k * n) { pb[i] = r.uniform(in: -1...1) }
-    let t = timeCalls(quick: quick, rounds: 5) {
+    let t = timeCalls(quick: quick) {
         gemm(transA: false, transB: false, m: m, n: n, k: k, a: pa, lda: k, b: pb, ldb: n, c: pc, ldc: n, accumulate: false)
     }
     roofPoints.append(RoofPoint(kernel: "library gemm", shape: label, threads: threads, intensity: intensity(m: m, n: n, k: k),
@@ -492,12 +508,12 @@ do {
     for i in 0..<(mv * mv) { ma[i] = r.uniform(in: -1...1) }
     for i in 0..<mv { x[i] = r.uniform(in: -1...1) }
     let chunks = 16
-    let t = timeCalls(quick: quick, rounds: 5) {
+    let t = timeCalls(quick: quick) {
         Parallel.forEach(chunks) { chunk in matvecRows((chunk * mv / chunks)..<((chunk + 1) * mv / chunks), k: mv, a: ma, x: x, y: y) }
     }
     roofPoints.append(RoofPoint(kernel: "streaming matrix-vector (Kernels.swift)", shape: "\(mv)x1x\(mv)", threads: threads,
                                 intensity: intensity(m: mv, n: 1, k: mv), gflops: 2 * Double(mv) * Double(mv) / t.best / 1e9))
-    let tg = timeCalls(quick: quick, rounds: 5) {
+    let tg = timeCalls(quick: quick) {
         gemm(transA: false, transB: false, m: mv, n: 1, k: mv, a: ma, lda: mv, b: x, ldb: 1, c: yRef, ldc: 1, accumulate: false)
     }
     roofPoints.append(RoofPoint(kernel: "library gemm", shape: "\(mv)x1x\(mv)", threads: threads,
@@ -518,13 +534,27 @@ notebook.table(headers: ["kernel", "m x n x k", "threads", "intensity (flop/byte
                     percent(p.gflops / roof(p.intensity, threads: p.threads))]
                })
 let streaming = roofPoints[0], gemmMatvec = roofPoints[1]
-notebook.say("The streaming matrix-vector product runs at \(percent(streaming.gflops / roof(streaming.intensity, threads: threads))) of its roof, "
-    + "which at I ≈ 0.5 is memory's, not the FMA units': at \(fmt(streaming.gflops)) GFLOP/s it could not use more than "
-    + "\(percent(streaming.gflops / peakAll[widest]!)) of the peak however it were written. The library's `gemm` on the same product "
+let ridge = peakAll[widest]! / bandwidthAll
+let squares = roofPoints.filter { $0.kernel == "library gemm" && $0.shape.split(separator: "x").count == 3
+    && Set($0.shape.split(separator: "x")).count == 1 }
+let (rightOfRidge, leftOfRidge) = (squares.filter { $0.intensity >= ridge }, squares.filter { $0.intensity < ridge })
+let streamingShare = streaming.gflops / roof(streaming.intensity, threads: threads)
+notebook.say("The streaming matrix-vector product runs at \(percent(streamingShare)) of its roof"
+    + (streamingShare > 1.1 ? " — above it, because its \(bytesText(4 * mv * mv)) matrix fits in the caches, which feed the core faster "
+        + "than main memory (in a full run the matrix is 64 MB). " : ". ")
+    + "At I ≈ 0.5 the roof is memory's, not the FMA units': at \(fmt(streaming.gflops)) GFLOP/s the product uses "
+    + "\(percent(streaming.gflops / peakAll[widest]!)) of the FMA peak, and no way of writing it could use much more. The library's `gemm` on the same product "
     + "reaches \(fmt(gemmMatvec.gflops)) GFLOP/s: a GEMM kernel is the wrong tool for it, because it first copies A into packed slivers "
     + "(more traffic, for a matrix used once) and pads the single column of x to a whole tile of 16 columns, 15 of them zeros. "
-    + "The square products sit right of the ridge point, where only the kernel limits them; the ladder's rungs all share one "
-    + "intensity, so everything between a rung and the roof above it is lost in the kernel, not to memory.")
+    + (rightOfRidge.isEmpty ? "" : "The square products " + rightOfRidge.map(\.shape).joined(separator: ", ")
+        + " sit right of the ridge point, where memory does not limit them; ")
+    + (leftOfRidge.isEmpty ? "" : (rightOfRidge.isEmpty ? "The square products " : "")
+        + leftOfRidge.map(\.shape).joined(separator: ", ")
+        + (leftOfRidge.count == 1 ? " is left of it — but its matrices fit in the caches, so main memory is not what it waits for; "
+            : " are left of it — but their matrices fit in the caches, so main memory is not what they wait for; "))
+    + (intensity(m: n, n: n, k: n) >= ridge
+        ? "the ladder's rungs all share one intensity, right of the ridge, so everything between a rung and the roof above it is lost in the kernel, not to memory."
+        : "the ladder's rungs all share one intensity, which in this --quick run lies left of the ridge."))
 
 var roofPlot = Plot(title: "Roofline: GFLOP/s against arithmetic intensity", xLabel: "arithmetic intensity, log10(flop/byte): 0 = 1, 2 = 100",
                     yLabel: "GFLOP/s (log scale)", width: 960, height: 720, logY: true, legend: .bottomRight)
@@ -551,8 +581,8 @@ notebook.must {
     try writeCSV(notebook.path("roofline.csv"), header: ["kernel", "shape", "threads", "intensity", "gflops", "roof_gflops"],
                  rows: roofPoints.map { p in
                      [p.kernel, p.shape, "\(p.threads)", "\(p.intensity)", "\(p.gflops)", "\(roof(p.intensity, threads: p.threads))"]
-                 } + [["bandwidth, 1 thread (GB/s)", "\(4 * streamCount) bytes", "1", "", "\(bandwidth1)", ""],
-                      ["bandwidth, \(threads) threads (GB/s)", "\(4 * streamCount) bytes", "\(threads)", "", "\(bandwidthAll)", ""]])
+                 } + [["bandwidth on 1 thread (GB/s)", "\(4 * streamCount) bytes", "1", "", "\(bandwidth1)", ""],
+                      ["bandwidth on \(threads) threads (GB/s)", "\(4 * streamCount) bytes", "\(threads)", "", "\(bandwidthAll)", ""]])
 }
 if sink == -1 { print("") }  // keeps the timed sums from being optimised away
 
