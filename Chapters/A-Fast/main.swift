@@ -426,9 +426,15 @@ var ladderPlot = Plot(title: "The ladder: GFLOP/s of each rung, \(n)x\(n)x\(n)",
                       legend: .topLeft)
 /// A rung's place on the x axis: its number, with 6a and 6b side by side.
 func position(_ r: Rung) -> Double { Double(r.id.prefix(1))! + (r.id.hasSuffix("a") ? -0.2 : r.id.hasSuffix("b") ? 0.2 : 0) }
+// A bar is many thin vertical lines side by side (a thick line would overshoot its value by half its thickness); its
+// legend entry is a short line drawn outside the axes.
 for (i, r) in ladder.enumerated() {
-    ladderPlot.line(r.short, x: [position(r), position(r)], y: [ladderFloor, r.gflops],
-                    color: Color.palette[i % Color.palette.count], thickness: r.id.count > 1 ? 26 : 34)
+    let color = Color.palette[i % Color.palette.count]
+    ladderPlot.line(r.short, x: [-10.0, -9.0], y: [1.0, 1.0], color: color, thickness: 8)
+    let halfWidth = r.id.count > 1 ? 0.1 : 0.15
+    for x in stride(from: position(r) - halfWidth, through: position(r) + halfWidth, by: 0.01) {
+        ladderPlot.line("", x: [x, x], y: [ladderFloor, r.gflops], color: color, thickness: 2)
+    }
 }
 var peakLines: [(String, Double, Color)] = [("FMA peak, 1 thread, 256-bit", peak1[narrow]!, Color(150, 150, 150))]
 if paths.count > 1 { peakLines.append(("FMA peak, 1 thread, 512-bit", peak1[widest]!, Color(80, 80, 80))) }
