@@ -28,6 +28,9 @@ struct BenchOptions: ParsableCommand {
 
     func validate() throws {
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be in 1…256, got \(threads)") }
+        if profile, let only, only != .models {
+            throw ValidationError("--profile profiles the models' training steps; it does not go with --only \(only.rawValue)")
+        }
         if let width, !GemmPath.available.map(\.bits).contains(width) {
             throw ValidationError("--width \(width) is not available in this build (available: "
                                   + GemmPath.available.map { String($0.bits) }.joined(separator: ", ") + ")")
