@@ -20,7 +20,7 @@ public final class MineRun {
 
     /// What the learner's code drew beside what the library's drew from the same noise.
     private struct Comparison {
-        let yours: Image, library: Image?, what: String, difference: Float?, missing: String
+        let yours: Image, library: Image?, what: String, difference: Float?
     }
 
     public init(chapter: String) { self.chapter = chapter }
@@ -46,7 +46,7 @@ public final class MineRun {
 
     /// The note shown when the library's model for this run's flags is not on disk: the command
     /// (this run's, without `--mine`) that trains and caches it.
-    public var libraryMissing: String {
+    private var libraryMissing: String {
         let flags = CommandLine.arguments.dropFirst().filter { $0 != "--mine" }
         return "The library's model for these flags is not on disk yet, so only yours is shown. Run "
             + "`swift run -c release \(([chapter] + flags).joined(separator: " "))` once (its weights are cached), and the next "
@@ -73,14 +73,23 @@ public final class MineRun {
     /// Shows, in the grade's section, `yours` (drawn by the learner's code) beside `library` (drawn
     /// by the library's code from the same noise), with `what` saying what both are. `difference` is
     /// the largest absolute difference between the two drawings' numbers. `library` is nil when the
-    /// library's trained model is not on disk; `missing` then tells the learner how to get it.
-    public func compare(yours: Image, library: Image?, what: String, yoursTensor: Tensor? = nil,
-                        libraryTensor: Tensor? = nil, missing: String? = nil) {
+    /// library's trained model is not on disk; the report then tells the learner how to get it.
+    public func compare(yours: Image, library: Image?, what: String, yoursTensor: Tensor? = nil, libraryTensor: Tensor? = nil) {
         var difference: Float?
         if let a = yoursTensor, let b = libraryTensor, a.shape == b.shape {
             difference = zip(a.data, b.data).reduce(Float(0)) { Swift.max($0, abs($1.0 - $1.1)) }
         }
-        comparison = Comparison(yours: yours, library: library, what: what, difference: difference, missing: missing ?? libraryMissing)
+        comparison = Comparison(yours: yours, library: library, what: what, difference: difference)
+    }
+
+    /// What a largest difference `d` between the two drawings means.
+    private func sameness(_ d: Float) -> String {
+        let size = Report.format(Double(d), digits: 3)
+        if used.isEmpty { return "No build exercise of yours ran yet, so both are the library's code" + (d == 0 ? ", and identical." : ".") }
+        if d == 0 { return "The two are identical to the last bit: your code computes exactly what the library's does." }
+        if d < 1e-3 { return "The two differ by at most \(size): rounding, from the same arithmetic done in another order, not a different model." }
+        return "The two differ by up to \(size). Correct code that sums in another order drifts apart over many steps of training "
+            + "and sampling, so this alone is no fault; the grade below is what counts."
     }
 
     /// Writes the grade into the notebook (a section of its own) and `mine-grade.txt`.
@@ -93,15 +102,9 @@ public final class MineRun {
             book.figure(figure, name: "mine-vs-library.png",
                         caption: c.library == nil ? c.what + ": your code" : c.what + ": your code (left), the library's (right)")
             if c.library == nil {
-                book.say(c.missing)
+                book.say(libraryMissing)
             } else if let d = c.difference {
-                book.say(used.isEmpty ? "No build exercise of yours ran yet, so both are the library's code" + (d == 0 ? ", and identical." : ".")
-                         : d == 0 ? "The two are identical to the last bit: your code computes exactly what the library's does."
-                         : d < 1e-3 ? "The two differ by at most \(Report.format(Double(d), digits: 3)): rounding, "
-                           + "from the same arithmetic done in another order, not a different model."
-                         : "The two differ by up to \(Report.format(Double(d), digits: 3)). Correct code that sums in "
-                           + "another order drifts apart over many steps of training and sampling, so this alone is no fault; "
-                           + "the grade below is what counts.")
+                book.say(sameness(d))
             }
         }
         book.say(fellBack.isEmpty
