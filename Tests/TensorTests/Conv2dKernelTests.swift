@@ -39,23 +39,23 @@ private struct ConvCase {
 
     /// Output of the naive kernel or the fast one; `direct` nil lets the kernel choose its method,
     /// `columnBudget` nil uses the default groups.
-    func forward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil) -> [Float] {
+    func forward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil, implicit: Bool = true) -> [Float] {
         var out = [Float](repeating: .nan, count: outputCount)  // must be overwritten
         input.withUnsafeBufferPointer { x in weight.withUnsafeBufferPointer { w in out.withUnsafeMutableBufferPointer { y in
             if naive {
                 conv2dForwardNaive(g, input: x.baseAddress!, weight: w.baseAddress!, output: y.baseAddress!)
-            } else if direct == nil && columnBudget == nil {
+            } else if direct == nil && columnBudget == nil && implicit {
                 conv2dForward(g, input: x.baseAddress!, weight: w.baseAddress!, output: y.baseAddress!)  // the public API
             } else {
                 conv2dForward(g, input: x.baseAddress!, weight: w.baseAddress!, output: y.baseAddress!,
-                              direct: direct, columnBudget: columnBudget ?? defaultColumnBudget)
+                              direct: direct, columnBudget: columnBudget ?? defaultColumnBudget, implicitColumns: implicit)
             }
         } } }
         return out
     }
 
     /// (gradInput, gradWeight) of the fast or naive kernel; a gradient not asked for is nil.
-    func backward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil,
+    func backward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil, implicit: Bool = true,
                   wantInput: Bool = true, wantWeight: Bool = true)
         -> (input: [Float]?, weight: [Float]?) {
         var gx = [Float](repeating: .nan, count: inputCount), gw = [Float](repeating: .nan, count: weightCount)
@@ -65,13 +65,13 @@ private struct ConvCase {
                 if naive {
                     conv2dBackwardNaive(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
                                         gradInput: px, gradWeight: pw)
-                } else if direct == nil && columnBudget == nil {
+                } else if direct == nil && columnBudget == nil && implicit {
                     conv2dBackward(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
                                    gradInput: px, gradWeight: pw)  // the public API
                 } else {
                     conv2dBackward(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
                                    gradInput: px, gradWeight: pw, direct: direct,
-                                   columnBudget: columnBudget ?? defaultColumnBudget)
+                                   columnBudget: columnBudget ?? defaultColumnBudget, implicitColumns: implicit)
                 }
             } }
         } } }
@@ -175,6 +175,32 @@ struct Conv2dKernelTests {
         let (dx, dw) = c.backward()
         #expect(dx! == [4, 4, 4, 4])
         #expect(dw! == [1, 2, 1, 2, 4, 2, 1, 2, 1])
+    }
+
+    /// The GEMM reading the im2col columns in place gives the bits of the GEMM on the written-out
+    /// columns (so weights trained either way are the same), on every geometry above, with one
+    /// group of images and with several, on every vector path, and at shapes whose products run
+    /// on both threads and whose k is cut into several blocks.
+    @Test func implicitColumnsAreTheWrittenColumnsToTheBit() {
+        let big = [geometry(6, 40, 9, 11, 33, k: 3, pad: 1), geometry(4, 7, 12, 12, 70, k: 3, stride: 2, pad: 2),
+                   geometry(3, 64, 8, 8, 20, k: 1)]
+        for (name, g) in cases.map({ ($0.0, $0.1) }) + big.map({ ("\($0)", $0) }) where g.batch > 0 && g.outChannels > 0 {
+            let c = ConvCase(g)
+            let imageColumns = g.inChannels * g.kernelH * g.kernelW * g.outHeight * g.outWidth
+            for budget in [defaultColumnBudget, 2 * imageColumns] {
+                for path in GemmPath.available {
+                    GemmPath.with(path) {
+                        let implicit = (c.forward(direct: false, columnBudget: budget),
+                                        c.backward(direct: false, columnBudget: budget))
+                        let written = (c.forward(direct: false, columnBudget: budget, implicit: false),
+                                       c.backward(direct: false, columnBudget: budget, implicit: false))
+                        #expect(implicit.0 == written.0, "\(name): forward, budget \(budget), \(path.name)")
+                        #expect(implicit.1.weight! == written.1.weight!, "\(name): weight gradient, budget \(budget), \(path.name)")
+                        #expect(implicit.1.input! == written.1.input!, "\(name): input gradient, budget \(budget), \(path.name)")
+                    }
+                }
+            }
+        }
     }
 
     /// Results are bit-identical for 1, 2 and 3 threads, on shapes large enough that the GEMMs,

@@ -18,14 +18,20 @@
 //     input grad      dcols[K, N·P] = Wᵀ · dY[Cout, N·P],  then "col2im" adds every column
 //                     back onto the pixels it was copied from (a pixel appears in up to KH·KW).
 //
+// The forward GEMM and the weight gradient's never see the columns written out: `gemm` packs its
+// B panels straight from the images through `ImplicitColumns` (an "implicit GEMM"), a few short
+// copies per row of a panel from zero-padded planes, so the K-times-larger matrix never goes
+// through memory. The panels hold the values im2col would have written, so the numbers are the
+// same to the bit. Only the input gradient's dcols are written, for col2im.
+//
 // Putting the images of a batch side by side in one GEMM (rather than one small GEMM per
 // image) keeps the products wide even at 4×4 pixels, where one image gives only P = 16 columns.
 // The price is a reshuffle between [N, C, P] (the tensor layout) and [C, N·P] (the GEMM layout)
 // of the output and its gradient, a cheap copy next to the K-times-larger columns. The batch is
-// cut into groups of images whose columns fit `defaultColumnBudget` floats (4 MB), so a group's
-// columns are still in cache when the GEMM reads them; the weight gradient sums the groups in
-// order. im2col reads a zero-padded copy of each input plane, so every row it copies is a plain
-// run of OW floats, copied in SIMD registers (the rows are 4-32 floats, too short for memcpy).
+// cut into groups of images whose columns would fit `defaultColumnBudget` floats (4 MB), so a
+// group's dcols are still in cache for col2im; the weight gradient sums the groups in order.
+// im2col reads a zero-padded copy of each input plane, so every row it copies is a plain run of
+// OW floats, copied in SIMD registers (the rows are 4-32 floats, too short for memcpy).
 //
 // Two cases skip im2col: a 1×1, stride-1, unpadded convolution whose group is one image
 // multiplies the input in place; and a stride-1 convolution with at most 4 output channels
@@ -37,8 +43,8 @@
 // contributions of a pixel in a fixed order) are too. So results do not depend on
 // `Parallel.threadCount`.
 //
-// Cost: forward 2·N·Cout·P·K flops, backward twice that; the scratch is one group's columns and
-// one group's reshuffled output, kept in a small pool between calls instead of freed (the
+// Cost: forward 2·N·Cout·P·K flops, backward twice that; the scratch is one group's padded
+// images, dcols and reshuffled output, kept in a small pool between calls instead of freed (the
 // allocator would otherwise hand back fresh pages that fault on first touch every call).
 
 import Synchronization
@@ -125,31 +131,34 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
 }
 
 /// `conv2dForward` with a chosen method (tests force each): `direct` nil picks the direct
-/// loops for the shapes they suit, else im2col + GEMM with groups of at most `columnBudget` floats.
+/// loops for the shapes they suit, else im2col + GEMM with groups of at most `columnBudget` floats,
+/// the columns read in place by the GEMM (`implicitColumns`) or written out first.
 func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                   output: UnsafeMutablePointer<Float>, direct: Bool?, columnBudget: Int) {
+                   output: UnsafeMutablePointer<Float>, direct: Bool?, columnBudget: Int, implicitColumns: Bool = true) {
     g.validate("conv2dForward")
     if g.batch == 0 || g.outChannels == 0 { return }
     if direct ?? DirectConv.suits(g) {
         Profiler.kernel("direct conv") { DirectConv(g).forward(input: input, weight: weight, output: output) }
         return
     }
-    let plan = ConvLowering(g, columnBudget: columnBudget)
-    let scratch = ConvScratch(plan)
+    let plan = ConvLowering(g, columnBudget: columnBudget, implicitColumns: implicitColumns)
+    let scratch = ConvScratch(plan, columns: !plan.implicitColumns)
     defer { scratch.release() }
     for group in 0..<plan.groups {
         let images = plan.images(of: group)
-        let cols = Profiler.kernel("im2col") { plan.columns(of: images, input: input, scratch: scratch) }
         let width = images.count * plan.plane  // GEMM columns: this group's output pixels
-        if images.count == 1 {
-            // Y[Cout, P] = W · cols, straight into this image's output.
-            gemm(transA: false, transB: false, m: g.outChannels, n: width, k: plan.rows,
-                 a: weight, lda: plan.rows, b: cols, ldb: width,
-                 c: output + images.lowerBound * g.outChannels * plan.plane, ldc: width, accumulate: false)
+        // Y[Cout, G·P] = W · cols: into this image's output when the group is one image, else
+        // into the scratch, then [Cout, G, P] -> [G, Cout, P].
+        let y = images.count == 1 ? output + images.lowerBound * g.outChannels * plan.plane : scratch.channelMajor
+        if plan.implicitColumns {
+            gemm(transA: false, transB: false, m: g.outChannels, n: width, k: plan.rows, a: weight, lda: plan.rows,
+                 columns: plan.implicit(images, input: input, scratch: scratch), c: y, ldc: width, accumulate: false)
         } else {
-            // Y[Cout, G·P] = W · cols, then [Cout, G, P] -> [G, Cout, P].
+            let cols = Profiler.kernel("im2col") { plan.columns(of: images, input: input, scratch: scratch) }
             gemm(transA: false, transB: false, m: g.outChannels, n: width, k: plan.rows,
-                 a: weight, lda: plan.rows, b: cols, ldb: width, c: scratch.channelMajor, ldc: width, accumulate: false)
+                 a: weight, lda: plan.rows, b: cols, ldb: width, c: y, ldc: width, accumulate: false)
+        }
+        if images.count > 1 {
             Profiler.kernel("reshuffle") {
                 plan.reshuffle(images, channels: g.outChannels, toBatchMajor: true, batchMajor: output, channelMajor: scratch.channelMajor)
             }
@@ -171,7 +180,8 @@ public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, wei
 /// `conv2dBackward` with a chosen method, as for `conv2dForward`.
 func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                     gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
-                    gradWeight: UnsafeMutablePointer<Float>?, direct: Bool?, columnBudget: Int) {
+                    gradWeight: UnsafeMutablePointer<Float>?, direct: Bool?, columnBudget: Int,
+                    implicitColumns: Bool = true) {
     g.validate("conv2dBackward")
     if gradInput == nil && gradWeight == nil { return }
     if g.batch == 0 || g.outChannels == 0 {
@@ -188,8 +198,8 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
         }
         return
     }
-    let plan = ConvLowering(g, columnBudget: columnBudget)
-    let scratch = ConvScratch(plan)
+    let plan = ConvLowering(g, columnBudget: columnBudget, implicitColumns: implicitColumns)
+    let scratch = ConvScratch(plan, columns: gradInput != nil || !plan.implicitColumns)
     defer { scratch.release() }
     for group in 0..<plan.groups {
         let images = plan.images(of: group)
@@ -207,9 +217,14 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
         }
         if let gradWeight {
             // dW[Cout, K] (+)= dY[Cout, G·P] · colsᵀ, groups summed in order.
-            let cols = Profiler.kernel("im2col") { plan.columns(of: images, input: input, scratch: scratch) }
-            gemm(transA: false, transB: true, m: g.outChannels, n: plan.rows, k: width,
-                 a: dY, lda: width, b: cols, ldb: width, c: gradWeight, ldc: plan.rows, accumulate: group > 0)
+            if plan.implicitColumns {
+                gemm(transA: false, transB: true, m: g.outChannels, n: plan.rows, k: width, a: dY, lda: width,
+                     columns: plan.implicit(images, input: input, scratch: scratch), c: gradWeight, ldc: plan.rows, accumulate: group > 0)
+            } else {
+                let cols = Profiler.kernel("im2col") { plan.columns(of: images, input: input, scratch: scratch) }
+                gemm(transA: false, transB: true, m: g.outChannels, n: plan.rows, k: width,
+                     a: dY, lda: width, b: cols, ldb: width, c: gradWeight, ldc: plan.rows, accumulate: group > 0)
+            }
         }
         if let gradInput {
             // dcols[K, G·P] = Wᵀ · dY, then col2im adds the columns back onto the pixels.
@@ -246,7 +261,11 @@ private struct ConvLowering {
     /// Pointwise with one image per group: the GEMMs read and write the tensors directly.
     var directColumns: Bool { pointwise && maxGroupSize == 1 }
 
-    init(_ g: Conv2dGeometry, columnBudget: Int) {
+    /// Whether the GEMMs read the columns through `ImplicitColumns` rather than from a copy
+    /// (the direct pointwise case needs neither).
+    let implicitColumns: Bool
+
+    init(_ g: Conv2dGeometry, columnBudget: Int, implicitColumns: Bool) {
         self.g = g
         outH = g.outHeight; outW = g.outWidth
         plane = outH * outW
@@ -256,6 +275,26 @@ private struct ConvLowering {
         let fit = max(1, columnBudget / perImage)
         groups = max(1, (g.batch + fit - 1) / fit)
         maxGroupSize = (g.batch + groups - 1) / groups
+        self.implicitColumns = implicitColumns && !(pointwise && maxGroupSize == 1)
+    }
+
+    /// The columns of `images`, to be read in place from their zero-padded planes, which are
+    /// written into `scratch.padded` (unless the padding is 0: then the images are read as they are).
+    func implicit(_ images: Range<Int>, input: UnsafePointer<Float>, scratch: ConvScratch) -> ImplicitColumns {
+        let first = input + images.lowerBound * g.inChannels * g.height * g.width
+        if g.padding == 0 { return ImplicitColumns(g, paddedImages: first, count: images.count) }
+        let (h, w, p) = (g.height, g.width, g.padding)
+        let (ph, pw) = (h + 2 * p, w + 2 * p)
+        let padded = scratch.padded
+        forEachTask(images.count * g.inChannels, floatsPerTask: ph * pw) { plane in
+            let src = first + plane * h * w, dst = padded + plane * ph * pw
+            dst.update(repeating: 0, count: p * pw + p)
+            for y in 0..<h {
+                copyRow(dst + (y + p) * pw + p, src + y * w, w)
+                (dst + (y + p) * pw + p + w).update(repeating: 0, count: y + 1 < h ? 2 * p : p + p * pw)
+            }
+        }
+        return ImplicitColumns(g, paddedImages: padded, count: images.count)
     }
 
     /// The images of `group`: the batch cut into `groups` nearly equal consecutive ranges.
@@ -378,6 +417,90 @@ private struct ConvLowering {
             for c in 0..<channels {
                 let a = image + c * plane, b = channelMajor + c * ld + i * plane
                 if toBatchMajor { copyRow(a, b, plane) } else { copyRow(b, a, plane) }
+            }
+        }
+    }
+}
+
+/// The im2col columns [K, G·P] of a group of G consecutive images, read without being written
+/// out: `gemm` asks for a run of one row while it packs B, and gets the same values im2col would
+/// have copied. The K-times-larger matrix never goes through memory; only the images (as
+/// zero-padded planes, one copy the size of the input) and the small packed panels do.
+struct ImplicitColumns {
+    let g: Conv2dGeometry
+    /// The group's images as padded planes [G, Cin, H + 2p, W + 2p] (the images themselves when p = 0).
+    let images: UnsafePointer<Float>
+    let paddedH: Int, paddedW: Int
+    let outH: Int, outW: Int, plane: Int
+    /// K = Cin·KH·KW rows, G·P columns.
+    let rows: Int, width: Int
+
+    init(_ g: Conv2dGeometry, paddedImages: UnsafePointer<Float>, count: Int) {
+        self.g = g; images = paddedImages
+        paddedH = g.height + 2 * g.padding; paddedW = g.width + 2 * g.padding
+        outH = g.outHeight; outW = g.outWidth; plane = outH * outW
+        rows = g.inChannels * g.kernelH * g.kernelW
+        width = count * plane
+    }
+
+    /// The element [r, j] sits at images + rowOffset(r) + columnOffset(j): with row r = (ci, ky, kx)
+    /// and column j = (image, oy, ox), at padded[image, ci][oy·s + ky, ox·s + kx]. The two parts are
+    /// computed apart: a run of columns in one output row is a run of input (every s-th float).
+    struct Run { var start: Int, length: Int, offset: Int }
+
+    /// Offsets of rows r0..<r0 + count (ci·planeSize + ky·(W + 2p) + kx) into `offsets`.
+    func rowOffsets(from r0: Int, count: Int, into offsets: UnsafeMutablePointer<Int>) {
+        let (ci0, tap) = r0.quotientAndRemainder(dividingBy: g.kernelH * g.kernelW)
+        var (ci, (ky, kx)) = (ci0, tap.quotientAndRemainder(dividingBy: g.kernelW))
+        for i in 0..<count {
+            offsets[i] = (ci * paddedH + ky) * paddedW + kx
+            kx += 1
+            if kx == g.kernelW { kx = 0; ky += 1; if ky == g.kernelH { ky = 0; ci += 1 } }
+        }
+    }
+
+    /// Cuts columns j0..<j0 + count into runs within one output row: run i covers positions
+    /// start..<start + length of the range and begins at column offset `offset`. Returns the number
+    /// of runs (at most count / OW + 2).
+    func runs(from j0: Int, count: Int, into runs: UnsafeMutablePointer<Run>) -> Int {
+        let (image, pixel) = j0.quotientAndRemainder(dividingBy: plane)
+        var (oy, ox) = pixel.quotientAndRemainder(dividingBy: outW)
+        var offset = image * g.inChannels * paddedH * paddedW + oy * g.stride * paddedW
+        var n = 0, start = 0
+        while start < count {
+            let length = min(count - start, outW - ox)
+            runs[n] = Run(start: start, length: length, offset: offset + ox * g.stride)
+            n += 1; start += length
+            ox = 0; oy += 1; offset += g.stride * paddedW
+            if oy == outH { oy = 0; offset += g.inChannels * paddedH * paddedW - outH * g.stride * paddedW }
+        }
+        return n
+    }
+
+    /// dst[run.start + t] = columns[r, run's columns]: one row r (by its offset) over the runs.
+    @inline(__always)
+    func fill(rowOffset: Int, runs: UnsafePointer<Run>, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        let source = images + rowOffset, s = g.stride
+        for i in 0..<count {
+            let run = runs[i]
+            if s == 1 {
+                copyRow(dst + run.start, source + run.offset, run.length)
+            } else {
+                for t in 0..<run.length { dst[run.start + t] = source[run.offset + t * s] }
+            }
+        }
+    }
+
+    /// The runs of columns j0..<j0 + count and the offsets of rows r0..<r0 + rows, in scratch
+    /// memory for the duration of `body`.
+    @inline(__always)
+    func withLayout<R>(columns j0: Int, count: Int, rows r0: Int, _ rowCount: Int,
+                       _ body: (UnsafePointer<Run>, Int, UnsafePointer<Int>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: Run.self, capacity: count / outW + 2) { runBuffer in
+            let n = runs(from: j0, count: count, into: runBuffer.baseAddress!)
+            return withUnsafeTemporaryAllocation(of: Int.self, capacity: max(1, rowCount)) { offsetBuffer in
+                rowOffsets(from: r0, count: rowCount, into: offsetBuffer.baseAddress!)
+                return body(runBuffer.baseAddress!, n, offsetBuffer.baseAddress!)
             }
         }
     }
@@ -589,19 +712,26 @@ private func shiftedDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, sr
 /// The scratch of one call: a group's im2col columns [K, G·P] and a group's output or output
 /// gradient in GEMM layout [Cout, G·P]. Both come from (and go back to) a small pool.
 private struct ConvScratch {
-    private let columnsBuffer: ScratchPool.Buffer?, channelMajorBuffer: ScratchPool.Buffer?
+    private let columnsBuffer: ScratchPool.Buffer?, channelMajorBuffer: ScratchPool.Buffer?, paddedBuffer: ScratchPool.Buffer?
     var columns: UnsafeMutablePointer<Float> { columnsBuffer!.pointer }
+    /// A group's images as zero-padded planes, for `ImplicitColumns`.
+    var padded: UnsafeMutablePointer<Float> { paddedBuffer!.pointer }
     var channelMajor: UnsafeMutablePointer<Float> { channelMajorBuffer!.pointer }
 
-    init(_ plan: ConvLowering) {
+    /// `columns`: whether the call writes columns out (explicit im2col, or the input gradient's dcols).
+    init(_ plan: ConvLowering, columns: Bool) {
         let width = plan.maxGroupSize * plan.plane
-        columnsBuffer = !plan.directColumns ? scratchPool.take(plan.rows * width) : nil
+        columnsBuffer = columns && !plan.directColumns ? scratchPool.take(plan.rows * width) : nil
         channelMajorBuffer = plan.maxGroupSize > 1 ? scratchPool.take(plan.g.outChannels * width) : nil
+        let g = plan.g
+        paddedBuffer = plan.implicitColumns && g.padding > 0
+            ? scratchPool.take(plan.maxGroupSize * g.inChannels * (g.height + 2 * g.padding) * (g.width + 2 * g.padding)) : nil
     }
 
     func release() {
         columnsBuffer.map(scratchPool.give)
         channelMajorBuffer.map(scratchPool.give)
+        paddedBuffer.map(scratchPool.give)
     }
 }
 
@@ -611,7 +741,7 @@ private struct ConvScratch {
 private final class ScratchPool: Sendable {
     struct Buffer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float>; let capacity: Int }
     private let free = Mutex<[Buffer]>([])
-    private let keep = 4
+    private let keep = 6
 
     /// The smallest pooled buffer of at least `count` floats, or a new one (contents undefined).
     func take(_ count: Int) -> Buffer {

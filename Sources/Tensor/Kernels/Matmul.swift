@@ -131,6 +131,27 @@ public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
     gemm(p, SIMD8<Float>.self)
 }
 
+/// C = (accumulate ? C : 0) + A · op(B) where B is the im2col columns of a group of images
+/// [K, G·P] (`transB` false: the forward convolution) or their transpose (`transB`: the weight
+/// gradient), packed straight from the images. The same numbers, to the bit, as `gemm` on the
+/// written-out columns: packing produces the same panels, and the arithmetic is unchanged.
+func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+          columns: ImplicitColumns, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+    precondition((transB ? n : k) == columns.rows && (transB ? k : n) == columns.width,
+                 "gemm: the columns are [\(columns.rows), \(columns.width)], op(B) is [\(k), \(n)] (transB=\(transB))")
+    var p = GemmProblem(transA: transA, transB: transB, m: m, n: n, k: k,
+                        a: a, lda: lda, b: columns.images, ldb: transB ? k : n, c: c, ldc: ldc, accumulate: accumulate)
+    p.columns = columns
+    p.validate("gemm")
+    if p.isTrivial { p.finishTrivial(); return }
+    let started = Profiler.isOn ? Profiler.now() : 0
+    defer { if started != 0 { Profiler.kernelEnded("products (gemm)", since: started) } }
+    #if AVX512
+    if GemmPath.current.usesWideTiles(n: n) { return gemm(p, SIMD16<Float>.self) }
+    #endif
+    gemm(p, SIMD8<Float>.self)
+}
+
 /// `gemm` with vectors of type V (the micro-kernel's width).
 private func gemm<V: SIMD>(_ p: GemmProblem, _: V.Type) where V.Scalar == Float {
     let plan = GemmPlan(p, nr: 2 * V.scalarCount)
@@ -234,6 +255,9 @@ private struct GemmProblem {
     let b: UnsafePointer<Float>, ldb: Int
     let c: UnsafeMutablePointer<Float>, ldc: Int
     let accumulate: Bool
+    /// When set, B is a convolution's im2col columns read through this view while packing
+    /// (`b` and `ldb` are then unused): the columns are never written out in full.
+    var columns: ImplicitColumns? = nil
 
     func validate(_ op: String) {
         if m < 0 || n < 0 || k < 0 { fatalError("\(op): negative size m=\(m) n=\(n) k=\(k)") }
@@ -392,6 +416,47 @@ private func packASliver(_ pr: GemmProblem, rows i0: Int, k0: Int, kc: Int, _ ds
 /// from the first) at dst + s*nr*kc, laid out as dst[p*nr + c] = op(B)[k0 + p, s*nr + c].
 @inline(__always)
 private func packBBlock(_ pr: GemmProblem, slivers: Range<Int>, nr: Int, k0: Int, kc: Int, _ dst: UnsafeMutablePointer<Float>) {
+    if let view = pr.columns, !pr.transB {
+        // im2col columns: each row of the strip is written by the view into a short buffer
+        // (a few short copies from the image rows it comes from), then cut into the slivers.
+        let first = slivers.lowerBound * nr, width = min(pr.n, slivers.upperBound * nr) - first
+        view.withLayout(columns: first, count: width, rows: k0, kc) { runs, runCount, rowOffsets in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: slivers.count * nr) { buffer in
+                let row = buffer.baseAddress!
+                (row + width).update(repeating: 0, count: slivers.count * nr - width)
+                for p in 0..<kc {
+                    view.fill(rowOffset: rowOffsets[p], runs: runs, count: runCount, into: row)
+                    var out = dst + p * nr
+                    for s in 0..<slivers.count {
+                        for q in stride(from: 0, to: nr, by: 8) { store8(load8(row + s * nr + q), out + q) }
+                        out += nr * kc
+                    }
+                }
+            }
+        }
+        return
+    }
+    if let view = pr.columns {
+        // Transposed im2col columns (the weight gradient): op(B)[p, c] is column k0 + p of row c.
+        // Per sliver, its rows (kc pixels each) are written by the view, then packed as a stored
+        // transposed B.
+        let first = slivers.lowerBound * nr, last = min(pr.n, slivers.upperBound * nr)
+        view.withLayout(columns: k0, count: kc, rows: first, last - first) { runs, runCount, rowOffsets in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: nr * kc) { buffer in
+                let rows = buffer.baseAddress!
+                for s in slivers {
+                    let j0 = s * nr, cols = min(nr, pr.n - j0)
+                    for c in 0..<cols {
+                        view.fill(rowOffset: rowOffsets[j0 + c - first], runs: runs, count: runCount, into: rows + c * kc)
+                    }
+                    let local = GemmProblem(transA: pr.transA, transB: true, m: pr.m, n: cols, k: kc, a: pr.a, lda: pr.lda,
+                                            b: UnsafePointer(rows), ldb: kc, c: pr.c, ldc: pr.ldc, accumulate: pr.accumulate)
+                    packBSliver(local, cols: 0, nr: nr, k0: 0, kc: kc, dst + (s - slivers.lowerBound) * nr * kc)
+                }
+            }
+        }
+        return
+    }
     if pr.transB {
         for s in slivers { packBSliver(pr, cols: s * nr, nr: nr, k0: k0, kc: kc, dst + (s - slivers.lowerBound) * nr * kc) }
         return
