@@ -71,6 +71,12 @@ struct OpValueTests {
             let want = Foundation.exp(Double(x))
             #expect(Swift.abs(Double(y) - want) <= 3e-7 * want, "exp(\(x)) = \(y), libm says \(want)")
         }
+        // Outside the range the input is clamped: +inf above (e^x overflows a float), the smallest
+        // normal float below (not 0, not garbage from an exponent out of range); NaN stays NaN.
+        let edges = Tensor([1000, -1000, .infinity, -.infinity, .nan], shape: [5]).exp().data
+        #expect(edges[0] == .infinity && edges[2] == .infinity, "exp(1000) = \(edges[0]), exp(inf) = \(edges[2])")
+        #expect(edges[1] > 1.1e-38 && edges[1] < 1.3e-38 && edges[3] == edges[1], "exp(-1000) = \(edges[1]), exp(-inf) = \(edges[3])")
+        #expect(edges[4].isNaN, "exp(nan) = \(edges[4])")
         let s = Tensor([-200, -30, 0, 30, 200], shape: [5]).sigmoid().data
         #expect(s[0] == 0 || s[0] < 1e-38)
         #expect(Swift.abs(s[1] - 9.357623e-14) < 1e-18)  // σ(−30) = 1/(1 + e³⁰) = 9.3576e−14

@@ -36,12 +36,13 @@ extension Tensor {
         }
     }
 
-    /// Builds a recorded unary op: `forward` per element; `derivative(x, y)` per element, where
-    /// y is the forward output, gives dy/dx. The closure captures `data` arrays, never `self`'s result.
+    /// Builds a recorded unary op from `f`: `f.value(x)` per element forward; backward,
+    /// `f.derivative(x, y)` (dy/dx, given the forward output y) times the incoming gradient.
+    /// `f` is a type, not a closure, so each op's loops are compiled with its arithmetic inlined
+    /// (as a closure it was one call per element, forward and backward).
     @inline(__always)
-    func unary(_ op: String, _ forward: (Float) -> Float,
-               derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
-        let y = map(forward)
+    func unary<F: UnaryOperation>(_ op: String, _ f: F) -> Tensor {
+        let y = map(f.value)
         let x = data
         let result = Tensor(unchecked: y, shape: shape)
         return Tensor.record(result, op: op, inputs: [self]) { g in
@@ -49,7 +50,7 @@ extension Tensor {
                 x.withUnsafeBufferPointer { xp in
                     y.withUnsafeBufferPointer { yp in
                         makeArray(x.count) { out in
-                            parallelRanges(x.count) { r in for i in r { out[i] = gp[i] * derivative(xp[i], yp[i]) } }
+                            parallelRanges(x.count) { r in for i in r { out[i] = gp[i] * f.derivative(xp[i], yp[i]) } }
                         }
                     }
                 }
@@ -58,29 +59,24 @@ extension Tensor {
         }
     }
 
-    public static prefix func - (x: Tensor) -> Tensor {
-        x.unary("neg", { -$0 }, derivative: { _, _ in -1 })
-    }
+    public static prefix func - (x: Tensor) -> Tensor { x.unary("neg", Negation()) }
     /// e^x; d/dx = e^x = y.
     public func exp() -> Tensor {
         let y = vectorMapped(exp8)
         return Tensor.record(Tensor(unchecked: y, shape: shape), op: "exp", inputs: [self]) { g in [g * Tensor(unchecked: y, shape: g.shape)] }
     }
     /// ln x; d/dx = 1/x.
-    public func log() -> Tensor { unary("log", { Foundation.log($0) }, derivative: { x, _ in 1 / x }) }
+    public func log() -> Tensor { unary("log", Logarithm()) }
     /// √x; d/dx = 1/(2√x) = 1/(2y).
-    public func sqrt() -> Tensor { unary("sqrt", { $0.squareRoot() }, derivative: { _, y in 0.5 / y }) }
+    public func sqrt() -> Tensor { unary("sqrt", SquareRoot()) }
     /// x^p for a constant p; d/dx = p·x^(p−1).
-    public func pow(_ p: Float) -> Tensor {
-        if p == 2 { return unary("pow", { $0 * $0 }, derivative: { x, _ in 2 * x }) }
-        return unary("pow", { Foundation.pow($0, p) }, derivative: { x, _ in p * Foundation.pow(x, p - 1) })
-    }
+    public func pow(_ p: Float) -> Tensor { p == 2 ? unary("pow", Square()) : unary("pow", Power(p: p)) }
     /// |x|; d/dx = sign(x) (0 at 0).
-    public func abs() -> Tensor { unary("abs", { Swift.abs($0) }, derivative: { x, _ in x > 0 ? 1 : (x < 0 ? -1 : 0) }) }
-    public func sin() -> Tensor { unary("sin", { Foundation.sin($0) }, derivative: { x, _ in Foundation.cos(x) }) }
-    public func cos() -> Tensor { unary("cos", { Foundation.cos($0) }, derivative: { x, _ in -Foundation.sin(x) }) }
+    public func abs() -> Tensor { unary("abs", AbsoluteValue()) }
+    public func sin() -> Tensor { unary("sin", Sine()) }
+    public func cos() -> Tensor { unary("cos", Cosine()) }
     /// tanh x; d/dx = 1 − y².
-    public func tanh() -> Tensor { unary("tanh", { Foundation.tanh($0) }, derivative: { _, y in 1 - y * y }) }
+    public func tanh() -> Tensor { unary("tanh", HyperbolicTangent()) }
     /// σ(x) = 1/(1+e^−x); d/dx = y(1 − y).
     public func sigmoid() -> Tensor {
         let y = vectorMapped(sigmoid8)
@@ -90,14 +86,19 @@ extension Tensor {
         }
     }
     /// max(0, x); d/dx = 1 for x > 0, else 0.
-    public func relu() -> Tensor { unary("relu", { Swift.max($0, 0) }, derivative: { x, _ in x > 0 ? 1 : 0 }) }
+    public func relu() -> Tensor { unary("relu", Rectifier()) }
     /// SiLU (swish): y = x·σ(x); dy/dx = σ(x)·(1 + x·(1 − σ(x))) = σ + y·(1 − σ).
     /// The UNet's activation, so it keeps σ from the forward pass rather than computing it twice.
     public func silu() -> Tensor {
-        let sigma = vectorMapped(sigmoid8)
-        let y = data.withUnsafeBufferPointer { xp in
-            sigma.withUnsafeBufferPointer { sp in
-                makeArray(count) { out in parallelRanges(count) { r in for i in r { out[i] = xp[i] * sp[i] } } }
+        // One pass: σ(x) and x·σ(x) from the same load of x.
+        var sigma = [Float]()
+        let y = data.withUnsafeBufferPointer { xb in
+            makeArray(count) { out in
+                sigma = makeArray(count) { sp in
+                    parallelRanges(count) { r in
+                        vectorMap(xb.baseAddress!, sp, out, r) { x in let s = sigmoid8(x); return (s, x * s) }
+                    }
+                }
             }
         }
         return Tensor.record(Tensor(unchecked: y, shape: shape), op: "silu", inputs: [self]) { g in
@@ -115,14 +116,67 @@ extension Tensor {
     }
     /// GELU, tanh approximation (Hendrycks & Gimpel 2016, as in GPT-2):
     /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
-    public func gelu() -> Tensor {
-        let c: Float = 0.7978845608  // √(2/π)
-        return unary("gelu", { x in 0.5 * x * (1 + Foundation.tanh(c * (x + 0.044715 * x * x * x))) },
-                     derivative: { x, _ in
-            let u = c * (x + 0.044715 * x * x * x)
-            let t = Foundation.tanh(u)
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
-        })
+    public func gelu() -> Tensor { unary("gelu", GELU()) }
+}
+
+// MARK: - The unary operations: value and derivative
+
+/// One elementwise function for `unary`: its value, and its derivative given x and y = value(x).
+protocol UnaryOperation {
+    func value(_ x: Float) -> Float
+    func derivative(_ x: Float, _ y: Float) -> Float
+}
+
+struct Negation: UnaryOperation {
+    @inline(__always) func value(_ x: Float) -> Float { -x }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { -1 }
+}
+struct Logarithm: UnaryOperation {
+    @inline(__always) func value(_ x: Float) -> Float { Foundation.log(x) }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { 1 / x }
+}
+struct SquareRoot: UnaryOperation {
+    @inline(__always) func value(_ x: Float) -> Float { x.squareRoot() }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { 0.5 / y }
+}
+struct Square: UnaryOperation {
+    @inline(__always) func value(_ x: Float) -> Float { x * x }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { 2 * x }
+}
+struct Power: UnaryOperation {
+    let p: Float
+    @inline(__always) func value(_ x: Float) -> Float { Foundation.pow(x, p) }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { p * Foundation.pow(x, p - 1) }
+}
+struct AbsoluteValue: UnaryOperation {
+    @inline(__always) func value(_ x: Float) -> Float { Swift.abs(x) }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) }
+}
+struct Sine: UnaryOperation {
+    @inline(__always) func value(_ x: Float) -> Float { Foundation.sin(x) }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { Foundation.cos(x) }
+}
+struct Cosine: UnaryOperation {
+    @inline(__always) func value(_ x: Float) -> Float { Foundation.cos(x) }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { -Foundation.sin(x) }
+}
+struct HyperbolicTangent: UnaryOperation {
+    @inline(__always) func value(_ x: Float) -> Float { Foundation.tanh(x) }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { 1 - y * y }
+}
+struct Rectifier: UnaryOperation {
+    @inline(__always) func value(_ x: Float) -> Float { Swift.max(x, 0) }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float { x > 0 ? 1 : 0 }
+}
+/// GELU, tanh approximation (Hendrycks & Gimpel 2016, as in GPT-2):
+/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+struct GELU: UnaryOperation {
+    static let c: Float = 0.7978845608  // √(2/π)
+    @inline(__always) func value(_ x: Float) -> Float { 0.5 * x * (1 + Foundation.tanh(GELU.c * (x + 0.044715 * x * x * x))) }
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float {
+        let u = GELU.c * (x + 0.044715 * x * x * x)
+        let t = Foundation.tanh(u)
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * GELU.c * (1 + 3 * 0.044715 * x * x)
     }
 }
 

@@ -8,8 +8,14 @@
 
 @inline(__always)
 func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    // Clamp to where e^x is a normal float: e^88.72 ≈ 3.4e38, e^−87.33 ≈ 1.2e−38.
-    let x = x.clamped(lowerBound: SIMD8(repeating: -87.33), upperBound: SIMD8(repeating: 88.72))
+    // Clamp, so that 2^n below stays within a float's exponents: the smallest result is
+    // e^−87.33 ≈ 1.2e−38, and from x ≈ 88.38 (where n reaches 128) the result is +inf (e^x itself
+    // overflows a float from 88.72 on). Written as
+    // two masked selects: the standard library's `clamped` and `pointwiseMin/Max` go lane by lane
+    // (they order NaNs), which made this function 9× slower; here a NaN stays NaN.
+    let high = SIMD8<Float>(repeating: 88.72), low = SIMD8<Float>(repeating: -87.33)
+    let below = x.replacing(with: high, where: x .> high)
+    let x = below.replacing(with: low, where: below .< low)
     // n = round(x / ln 2) without a float-to-int conversion (Swift's generic SIMD conversion is
     // scalarised and cost 18 % of a UNet step): adding 1.5·2²³ rounds to an integer and leaves
     // it in the low bits of the mantissa.
@@ -47,6 +53,25 @@ func vectorMap(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ra
         for k in 0..<(range.upperBound - i) { v[k] = x[i + k] }
         let out = f(v)
         for k in 0..<(range.upperBound - i) { y[i + k] = out[k] }
+    }
+}
+
+/// `vectorMap` with two outputs per element: (y[i], z[i]) = f(x[i]).
+@inline(__always)
+func vectorMap(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ z: UnsafeMutablePointer<Float>,
+               _ range: Range<Int>, _ f: (SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>)) {
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+        let (u, v) = f(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+        UnsafeMutableRawPointer(y + i).storeBytes(of: u, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(z + i).storeBytes(of: v, as: SIMD8<Float>.self)
+        i += 8
+    }
+    if i < range.upperBound {
+        var v = SIMD8<Float>()
+        for k in 0..<(range.upperBound - i) { v[k] = x[i + k] }
+        let (u, w) = f(v)
+        for k in 0..<(range.upperBound - i) { y[i + k] = u[k]; z[i + k] = w[k] }
     }
 }
 
