@@ -90,15 +90,10 @@ extension Tensor {
     /// SiLU (swish): y = x·σ(x); dy/dx = σ(x)·(1 + x·(1 − σ(x))) = σ + y·(1 − σ).
     /// The UNet's activation, so it keeps σ from the forward pass rather than computing it twice.
     public func silu() -> Tensor {
-        // One pass: σ(x) and x·σ(x) from the same load of x.
-        var sigma = [Float]()
-        let y = data.withUnsafeBufferPointer { xb in
-            makeArray(count) { out in
-                sigma = makeArray(count) { sp in
-                    parallelRanges(count) { r in
-                        vectorMap(xb.baseAddress!, sp, out, r) { x in let s = sigmoid8(x); return (s, x * s) }
-                    }
-                }
+        let sigma = vectorMapped(sigmoid8)
+        let y = data.withUnsafeBufferPointer { xp in
+            sigma.withUnsafeBufferPointer { sp in
+                makeArray(count) { out in parallelRanges(count) { r in for i in r { out[i] = xp[i] * sp[i] } } }
             }
         }
         return Tensor.record(Tensor(unchecked: y, shape: shape), op: "silu", inputs: [self]) { g in
@@ -281,14 +276,17 @@ func broadcastApply<F: BinaryOperation>(_ a: Tensor, _ b: Tensor, op: String, _:
                     }
                     var po = first * inner
                     for _ in first..<last {
+                        // Row pointers, so the inner loops index by j alone: with `po + j` (an
+                        // overflow-checked sum) in the loop, it was not vectorised, 5-7x slower.
+                        let out = o + po, u = x + pa, v = y + pb
                         if ia == 1 && ib == 1 {
-                            for j in 0..<inner { o[po + j] = F.apply(x[pa + j], y[pb + j]) }
+                            for j in 0..<inner { out[j] = F.apply(u[j], v[j]) }
                         } else if ia == 1 && ib == 0 {
-                            let v = y[pb]; for j in 0..<inner { o[po + j] = F.apply(x[pa + j], v) }
+                            let c = v[0]; for j in 0..<inner { out[j] = F.apply(u[j], c) }
                         } else if ia == 0 && ib == 1 {
-                            let v = x[pa]; for j in 0..<inner { o[po + j] = F.apply(v, y[pb + j]) }
+                            let c = u[0]; for j in 0..<inner { out[j] = F.apply(c, v[j]) }
                         } else {
-                            for j in 0..<inner { o[po + j] = F.apply(x[pa + j * ia], y[pb + j * ib]) }
+                            for j in 0..<inner { out[j] = F.apply(u[j * ia], v[j * ib]) }
                         }
                         po += inner
                         var d = dims.count - 2

@@ -132,13 +132,15 @@ extension Tensor {
             shapeError("avgPool2x2: needs [N, C, H, W] with even H and W, got \(shape)")
         }
         let h = shape[2], w = shape[3], planes = shape[0] * shape[1]
-        var out = [Float](repeating: 0, count: count / 4)
-        data.withUnsafeBufferPointer { x in
-            for p in 0..<planes {
-                for i in 0..<(h / 2) {
-                    for j in 0..<(w / 2) {
-                        let s = p * h * w + 2 * i * w + 2 * j
-                        out[p * h * w / 4 + i * (w / 2) + j] = 0.25 * (x[s] + x[s + 1] + x[s + w] + x[s + w + 1])
+        let out = data.withUnsafeBufferPointer { xb in
+            makeArray(count / 4) { y in
+                for p in 0..<planes {
+                    for i in 0..<(h / 2) {
+                        let top = xb.baseAddress! + p * h * w + 2 * i * w, bottom = top + w
+                        let row = y + p * h * w / 4 + i * (w / 2)
+                        for j in 0..<(w / 2) {
+                            row[j] = 0.25 * (top[2 * j] + top[2 * j + 1] + bottom[2 * j] + bottom[2 * j + 1])
+                        }
                     }
                 }
             }
@@ -152,11 +154,14 @@ extension Tensor {
     public func upsampleNearest2x() -> Tensor {
         guard rank == 4 else { shapeError("upsampleNearest2x: needs [N, C, H, W], got \(shape)") }
         let h = shape[2], w = shape[3], planes = shape[0] * shape[1]
-        var out = [Float](repeating: 0, count: count * 4)
-        data.withUnsafeBufferPointer { x in
-            for p in 0..<planes {
-                for i in 0..<(2 * h) {
-                    for j in 0..<(2 * w) { out[p * 4 * h * w + i * 2 * w + j] = x[p * h * w + (i / 2) * w + j / 2] }
+        let out = data.withUnsafeBufferPointer { xb in
+            makeArray(count * 4) { y in
+                for p in 0..<planes {
+                    for i in 0..<h {
+                        let source = xb.baseAddress! + p * h * w + i * w, row = y + p * 4 * h * w + 2 * i * 2 * w
+                        for j in 0..<w { row[2 * j] = source[j]; row[2 * j + 1] = source[j] }
+                        (row + 2 * w).update(from: row, count: 2 * w)  // the same row again
+                    }
                 }
             }
         }

@@ -158,9 +158,10 @@ func stridedCopy(_ x: [Float], shape: [Int], strides: [Int], offset: Int = 0) ->
             var index = [Int](repeating: 0, count: dims.count)
             var p = offset, q = 0
             for _ in 0..<(total / inner) {
-                if s == 1 { for j in 0..<inner { dst[q + j] = src[p + j] } }
-                else if s == 0 { let v = src[p]; for j in 0..<inner { dst[q + j] = v } }
-                else { for j in 0..<inner { dst[q + j] = src[p + j * s] } }
+                let to = dst.baseAddress! + q, from = src.baseAddress! + p  // (indexing by j alone vectorises)
+                if s == 1 { to.update(from: from, count: inner) }
+                else if s == 0 { to.update(repeating: from[0], count: inner) }
+                else { for j in 0..<inner { to[j] = from[j * s] } }
                 q += inner
                 var d = dims.count - 2
                 while d >= 0 {

@@ -52,18 +52,21 @@ extension Tensor {
         }
         let outer = shape[..<a].reduce(1, *), n = shape[a], inner = shape[(a + 1)...].reduce(1, *)
         let m = range.count
-        var out = [Float](repeating: 0, count: outer * m * inner)
-        for o in 0..<outer {
-            let src = (o * n + range.lowerBound) * inner, dst = o * m * inner
-            for t in 0..<(m * inner) { out[dst + t] = data[src + t] }
+        let out = data.withUnsafeBufferPointer { x in
+            makeArray(outer * m * inner) { y in
+                for o in 0..<outer { (y + o * m * inner).update(from: x.baseAddress! + (o * n + range.lowerBound) * inner, count: m * inner) }
+            }
         }
         var outShape = shape; outShape[a] = m
         let inShape = shape
         return Tensor.record(Tensor(unchecked: out, shape: outShape), op: "slice", inputs: [self]) { g in
             var gx = [Float](repeating: 0, count: inShape.reduce(1, *))
-            for o in 0..<outer {
-                let dst = (o * n + range.lowerBound) * inner, src = o * m * inner
-                for t in 0..<(m * inner) { gx[dst + t] = g.data[src + t] }
+            gx.withUnsafeMutableBufferPointer { dx in
+                g.data.withUnsafeBufferPointer { gp in
+                    for o in 0..<outer {
+                        (dx.baseAddress! + (o * n + range.lowerBound) * inner).update(from: gp.baseAddress! + o * m * inner, count: m * inner)
+                    }
+                }
             }
             return [Tensor(unchecked: gx, shape: inShape)]
         }
@@ -82,14 +85,14 @@ extension Tensor {
         let outer = first.shape[..<a].reduce(1, *), inner = first.shape[(a + 1)...].reduce(1, *)
         let sizes = tensors.map { $0.shape[a] }
         let total = sizes.reduce(0, +)
-        var out = [Float](repeating: 0, count: outer * total * inner)
-        var start = 0
-        for (t, m) in zip(tensors, sizes) {
-            for o in 0..<outer {
-                let dst = (o * total + start) * inner, src = o * m * inner
-                for k in 0..<(m * inner) { out[dst + k] = t.data[src + k] }
+        let out = makeArray(outer * total * inner) { y in
+            var start = 0
+            for (t, m) in zip(tensors, sizes) {
+                t.data.withUnsafeBufferPointer { x in
+                    for o in 0..<outer { (y + (o * total + start) * inner).update(from: x.baseAddress! + o * m * inner, count: m * inner) }
+                }
+                start += m
             }
-            start += m
         }
         var outShape = first.shape; outShape[a] = total
         return record(Tensor(unchecked: out, shape: outShape), op: "concat", inputs: tensors) { g in

@@ -56,25 +56,6 @@ func vectorMap(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ ra
     }
 }
 
-/// `vectorMap` with two outputs per element: (y[i], z[i]) = f(x[i]).
-@inline(__always)
-func vectorMap(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ z: UnsafeMutablePointer<Float>,
-               _ range: Range<Int>, _ f: (SIMD8<Float>) -> (SIMD8<Float>, SIMD8<Float>)) {
-    var i = range.lowerBound
-    while i + 8 <= range.upperBound {
-        let (u, v) = f(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
-        UnsafeMutableRawPointer(y + i).storeBytes(of: u, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(z + i).storeBytes(of: v, as: SIMD8<Float>.self)
-        i += 8
-    }
-    if i < range.upperBound {
-        var v = SIMD8<Float>()
-        for k in 0..<(range.upperBound - i) { v[k] = x[i + k] }
-        let (u, w) = f(v)
-        for k in 0..<(range.upperBound - i) { y[i + k] = u[k]; z[i + k] = w[k] }
-    }
-}
-
 extension Tensor {
     /// Elementwise `f` through SIMD8 lanes on the kernel threads.
     @inline(__always)
