@@ -119,16 +119,8 @@ public func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                  a: UnsafePointer<Float>, lda: Int,
                  b: UnsafePointer<Float>, ldb: Int,
                  c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-    let p = GemmProblem(transA: transA, transB: transB, m: m, n: n, k: k,
-                        a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
-    p.validate("gemm")
-    if p.isTrivial { p.finishTrivial(); return }
-    let started = Profiler.isOn ? Profiler.now() : 0
-    defer { if started != 0 { Profiler.kernelEnded("products (gemm)", since: started) } }
-    #if AVX512
-    if GemmPath.current.usesWideTiles(n: n) { return gemm(p, SIMD16<Float>.self) }
-    #endif
-    gemm(p, SIMD8<Float>.self)
+    gemm(GemmProblem(transA: transA, transB: transB, m: m, n: n, k: k,
+                     a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate))
 }
 
 /// C = (accumulate ? C : 0) + A · op(B) where B is the im2col columns of a group of images
@@ -142,12 +134,17 @@ func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<F
     var p = GemmProblem(transA: transA, transB: transB, m: m, n: n, k: k,
                         a: a, lda: lda, b: columns.images, ldb: transB ? k : n, c: c, ldc: ldc, accumulate: accumulate)
     p.columns = columns
+    gemm(p)
+}
+
+/// Checks the problem, then multiplies on the current path, timed as "products (gemm)".
+private func gemm(_ p: GemmProblem) {
     p.validate("gemm")
     if p.isTrivial { p.finishTrivial(); return }
     let started = Profiler.isOn ? Profiler.now() : 0
     defer { if started != 0 { Profiler.kernelEnded("products (gemm)", since: started) } }
     #if AVX512
-    if GemmPath.current.usesWideTiles(n: n) { return gemm(p, SIMD16<Float>.self) }
+    if GemmPath.current.usesWideTiles(n: p.n) { return gemm(p, SIMD16<Float>.self) }
     #endif
     gemm(p, SIMD8<Float>.self)
 }
