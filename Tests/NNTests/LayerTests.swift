@@ -3,6 +3,7 @@
 import Testing
 @testable import NN
 import Tensor
+import Foundation
 
 @Suite("Layers")
 struct LayerTests {
@@ -114,6 +115,28 @@ struct OptimizerTests {
         adam.step()
         // 1 − 0.1·(+1) = 0.9;  1 − 0.1·(−1) = 1.1
         #expect(zip(p.data, [0.9, 1.1, 0.9] as [Float]).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+    }
+
+    @Test("Adam, 8 weights at a time and the rest one by one, follows Algorithm 1 to the bit over three steps")
+    func adamMatchesAlgorithmOne() {
+        var rng = RandomGenerator(seed: 5)
+        let count = 21  // two vectors of 8 and a tail of 5
+        let p = Tensor.randn([count], using: &rng, requiresGrad: true)
+        let adam = Adam([p], learningRate: 0.01, weightDecay: 0.1)
+        var theta = p.data, m = [Float](repeating: 0, count: count), v = m
+        let (b1, b2, eps, lr, wd): (Float, Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 0.01, 0.1)
+        for t in 1...3 {
+            let g = Tensor.randn([count], using: &rng)
+            p.grad = g
+            adam.step()
+            let c1 = 1 - Float(Foundation.pow(Double(b1), Double(t))), c2 = 1 - Float(Foundation.pow(Double(b2), Double(t)))
+            for j in 0..<count {
+                m[j] = b1 * m[j] + (1 - b1) * g.data[j]
+                v[j] = b2 * v[j] + (1 - b2) * g.data[j] * g.data[j]
+                theta[j] -= lr * ((m[j] / c1) / ((v[j] / c2).squareRoot() + eps) + wd * theta[j])
+            }
+            #expect(p.data == theta, "step \(t): \(p.data) vs \(theta)")
+        }
     }
 
     @Test("AdamW decays weights: with zero gradient θ ← θ − lr·λ·θ")
