@@ -283,16 +283,10 @@ private struct ConvLowering {
     func implicit(_ images: Range<Int>, input: UnsafePointer<Float>, scratch: ConvScratch) -> ImplicitColumns {
         let first = input + images.lowerBound * g.inChannels * g.height * g.width
         if g.padding == 0 { return ImplicitColumns(g, paddedImages: first, count: images.count) }
-        let (h, w, p) = (g.height, g.width, g.padding)
-        let (ph, pw) = (h + 2 * p, w + 2 * p)
+        let paddedSize = (g.height + 2 * g.padding) * (g.width + 2 * g.padding)
         let padded = scratch.padded
-        forEachTask(images.count * g.inChannels, floatsPerTask: ph * pw) { plane in
-            let src = first + plane * h * w, dst = padded + plane * ph * pw
-            dst.update(repeating: 0, count: p * pw + p)
-            for y in 0..<h {
-                copyRow(dst + (y + p) * pw + p, src + y * w, w)
-                (dst + (y + p) * pw + p + w).update(repeating: 0, count: y + 1 < h ? 2 * p : p + p * pw)
-            }
+        forEachTask(images.count * g.inChannels, floatsPerTask: paddedSize) { plane in
+            writePaddedPlane(first + plane * g.height * g.width, into: padded + plane * paddedSize)
         }
         return ImplicitColumns(g, paddedImages: padded, count: images.count)
     }
@@ -326,14 +320,22 @@ private struct ConvLowering {
         if p == 0 { body(plane); return }
         let pw = w + 2 * p
         withUnsafeTemporaryAllocation(of: Float.self, capacity: (h + 2 * p) * pw) { buffer in
-            let padded = buffer.baseAddress!
-            padded.update(repeating: 0, count: p * pw + p)
-            for y in 0..<h {
-                copyRow(padded + (y + p) * pw + p, plane + y * w, w)
-                if y + 1 < h { (padded + (y + p) * pw + p + w).update(repeating: 0, count: 2 * p) }
-            }
-            (padded + (h + p - 1) * pw + p + w).update(repeating: 0, count: p + p * pw)
-            body(padded)
+            writePaddedPlane(plane, into: buffer.baseAddress!)
+            body(buffer.baseAddress!)
+        }
+    }
+
+    /// Writes the plane [H, W] surrounded by `padding` zeros on every side into `padded`
+    /// [H + 2p, W + 2p], touching each float once.
+    @inline(__always)
+    func writePaddedPlane(_ plane: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+        let (h, w, p) = (g.height, g.width, g.padding)
+        let pw = w + 2 * p
+        padded.update(repeating: 0, count: p * pw + p)
+        for y in 0..<h {
+            copyRow(padded + (y + p) * pw + p, plane + y * w, w)
+            // The right border of this row and the left of the next; after the last row, the bottom border.
+            (padded + (y + p) * pw + p + w).update(repeating: 0, count: y + 1 < h ? 2 * p : p + p * pw)
         }
     }
 
@@ -709,8 +711,9 @@ private func shiftedDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, sr
 
 // MARK: - Scratch
 
-/// The scratch of one call: a group's im2col columns [K, G·P] and a group's output or output
-/// gradient in GEMM layout [Cout, G·P]. Both come from (and go back to) a small pool.
+/// The scratch of one call: a group's im2col columns or dcols [K, G·P], its images as zero-padded
+/// planes (for `ImplicitColumns`), and its output or output gradient in GEMM layout [Cout, G·P].
+/// Each, when the call needs it, comes from (and goes back to) a small pool.
 private struct ConvScratch {
     private let columnsBuffer: ScratchPool.Buffer?, channelMajorBuffer: ScratchPool.Buffer?, paddedBuffer: ScratchPool.Buffer?
     var columns: UnsafeMutablePointer<Float> { columnsBuffer!.pointer }
@@ -737,7 +740,8 @@ private struct ConvScratch {
 
 /// A few freed scratch buffers kept for the next call, so repeated convolutions reuse warm
 /// pages instead of faulting in fresh ones. Holds at most `keep` buffers: at the course's
-/// shapes one group's columns (up to 4 MB) and its reshuffled output.
+/// shapes one group's dcols (up to 4 MB), its padded images and its reshuffled output, for a
+/// forward and a backward call.
 private final class ScratchPool: Sendable {
     struct Buffer: @unchecked Sendable { let pointer: UnsafeMutablePointer<Float>; let capacity: Int }
     private let free = Mutex<[Buffer]>([])
