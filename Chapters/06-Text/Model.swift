@@ -132,34 +132,3 @@ func trainingPrompt(_ c: ShapeCombination, _ recipe: TextRecipe, using rng: inou
 
 /// `--mine` sets this once, before training, to the learner's caption dropout.
 nonisolated(unsafe) var dropoutReplacement: ((ShapeCombination, TextRecipe, inout RandomGenerator) -> ShapePrompt)?
-
-/// How well samples follow their prompts, per attribute, judged by the Shapes checker.
-struct Adherence {
-    var count = 0, valid = 0, color = 0, kind = 0, position = 0, all = 0
-    var combinations = Set<ShapeCombination>()
-
-    mutating func add(prompt: ShapePrompt, verdict: ShapeDescription) {
-        count += 1
-        guard let c = verdict.combination else { return }
-        valid += 1
-        combinations.insert(c)
-        let okColor = prompt.color.map { $0 == c.color } ?? true
-        let okKind = prompt.kind.map { $0 == c.kind } ?? true
-        let okPosition = prompt.position.map { $0 == c.position } ?? true
-        if okColor { color += 1 }
-        if okKind { kind += 1 }
-        if okPosition { position += 1 }
-        if okColor && okKind && okPosition { all += 1 }
-    }
-
-    func share(_ n: Int) -> Double { count == 0 ? 0 : Double(n) / Double(count) }
-}
-
-extension Tokenizer {
-    /// The tokenizer over the Shapes captions' words: `<pad>` and the 14 words of
-    /// `ShapesVocabulary.words`, 4 tokens a prompt.
-    static let shapes = Tokenizer(words: ShapesVocabulary.words, length: ShapesVocabulary.maxWords)
-
-    /// A prompt's caption as tokens. Every caption the data set writes is in the vocabulary, so this cannot fail.
-    func encode(_ prompt: ShapePrompt) -> [Int] { try! encode(prompt.caption) }
-}

@@ -280,21 +280,21 @@ public struct LossCurve {
 
 extension Notebook {
     /// The training-loss figure every training chapter shows: each step's loss (light) and its running
-    /// mean (dark) on a log scale, saved as `loss.png`. With no losses (weights given by `--load`
-    /// without their log) it says so instead.
+    /// mean (dark) on a log scale, saved as `name` (`loss.png` unless a chapter trains two models). With
+    /// no losses (weights given by `--load` without their log) it says so instead.
     @discardableResult
-    public func lossFigure(_ losses: [Float], window maxWindow: Int = 100) -> LossCurve {
+    public func lossFigure(_ losses: [Float], window maxWindow: Int = 100, name: String = "loss.png", title: String = "Training loss") -> LossCurve {
         let window = Swift.max(1, Swift.min(maxWindow, losses.count / 10))
         let curve = LossCurve(smoothed: runningMean(losses, window: window), window: window)
         guard !losses.isEmpty else {
             say("(No loss log beside these weights, so no loss figure.)")
             return curve
         }
-        var plot = Plot(title: "Training loss", xLabel: "step", yLabel: "loss (log scale)", width: 640, height: 400,
+        var plot = Plot(title: title, xLabel: "step", yLabel: "loss (log scale)", width: 640, height: 400,
                         logY: true, legend: .topRight)
         plot.line("per step", y: losses.map(Double.init), color: Color(180, 190, 215), thickness: 1)
         plot.line("mean of last \(window)", y: curve.smoothed, color: Color(30, 60, 160))
-        figure(plot, name: "loss.png", caption: "The loss of every step (light) and its running mean over \(window) steps (dark)")
+        figure(plot, name: name, caption: "The loss of every step (light) and its running mean over \(window) steps (dark)")
         return curve
     }
 }

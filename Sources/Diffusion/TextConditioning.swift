@@ -276,17 +276,17 @@ public struct TextToImage: Module {
 
     public init(tokenizer: Tokenizer, channels: Int, textDim: Int, textLayers: Int = 2, heads: Int = 4, attention: Bool = false,
                 coordinates: Bool = true, prediction: PredictionTarget = .epsilon, schedule: NoiseSchedule = .linear(),
-                using rng: inout RandomGenerator) {
+                imageChannels: Int = 3, using rng: inout RandomGenerator) {
         self.prediction = prediction
         self.schedule = schedule
         encoder = TextEncoder(tokenizer: tokenizer, dim: textDim, layers: textLayers, heads: heads, using: &rng)
         unet = TimeUNet(channels: channels, conditioning: .sinusoidal, attention: attention, heads: heads, contextDim: textDim,
-                        coordinates: coordinates, using: &rng)
+                        coordinates: coordinates, imageChannels: imageChannels, using: &rng)
     }
 
     public var namedParameters: [(name: String, tensor: Tensor)] { scoped("text", encoder) + scoped("unet", unet) }
 
-    /// The network's output (ε̂, or v̂ if `prediction == .velocity`) for images x_t `[B, 3, H, W]` at
+    /// The network's output (ε̂, or v̂ if `prediction == .velocity`) for x_t `[B, C, H, W]` (C = `imageChannels`: 3 pixels, or 4 latent channels in chapter 7) at
     /// steps t, each with its prompt's tokens (B of them). This is what training compares with its target.
     public func callAsFunction(_ x: Tensor, _ t: [Int], tokens: [[Int]]) -> Tensor {
         guard tokens.count == x.shape[0] else { fatalError("TextToImage: \(tokens.count) prompts for a batch of \(x.shape[0])") }

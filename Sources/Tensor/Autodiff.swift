@@ -144,6 +144,11 @@ extension Tensor {
         return order
     }
 
+    /// How many floats the recorded graph ending here holds in the outputs of its ops: the activations a
+    /// backward pass keeps alive (leaves such as parameters and inputs are not counted). Chapter 7 compares
+    /// it between pixel and latent space.
+    public var graphActivationCount: Int { topologicalOrder().reduce(0) { $0 + ($1.node == nil ? 0 : $1.count) } }
+
     /// The recorded graph as indented text, one line per tensor, e.g.
     /// ```
     /// mean [] 

@@ -337,4 +337,56 @@ struct WrongAnswerTests {
         }
         expectRejected(checks, "velocityTarget", api, "√ᾱ·x0 − √(1 − ᾱ)·ε (x0 and ε swapped)")
     }
+
+    @Test("chapter 7: a side without the floor or the + 1; σ as exp(log σ²); a KL averaged, without its ½, a scalar, or with σ for σ²; N − 1, no mean, the std")
+    func chapter07() {
+        let checks = Chapter07Checks.all
+        var api = Chapter07Solutions.api
+        api.encoderOutputSide = { n, k, s, p in Int((Double(n + 2 * p - k) / Double(s) + 1).rounded()) }  // rounded, not floored
+        expectRejected(checks, "encoderOutputSide", api, "the division rounded to nearest instead of down")
+        api = Chapter07Solutions.api
+        api.encoderOutputSide = { n, k, s, p in (n + 2 * p - k) / s }  // no + 1
+        expectRejected(checks, "encoderOutputSide", api, "the side without its + 1")
+        api = Chapter07Solutions.api
+        api.reparameterize = { mean, logVariance, noise in mean + logVariance.exp() * noise }  // σ² where σ belongs
+        expectRejected(checks, "reparameterize", api, "σ taken as exp(log σ²) instead of exp(½·log σ²)")
+        api = Chapter07Solutions.api
+        api.reparameterize = { mean, logVariance, noise in  // σ computed from .data: no gradient reaches log σ²
+            mean + Tensor(logVariance.data.map { Float(Foundation.exp(0.5 * Double($0))) }, shape: logVariance.shape) * noise
+        }
+        expectRejected(checks, "reparameterize", api, "σ computed outside the graph (no gradient for log σ²)")
+        api = Chapter07Solutions.api
+        api.gaussianKL = { mean, logVariance in  // the mean over each example's numbers, not the sum
+            ((mean * mean + logVariance.exp() - logVariance - 1) * 0.5).mean(axes: Array(1..<mean.rank))
+        }
+        expectRejected(checks, "gaussianKL", api, "the KL averaged over each example's numbers instead of summed")
+        api = Chapter07Solutions.api
+        api.gaussianKL = { mean, logVariance in  // no ½
+            (mean * mean + logVariance.exp() - logVariance - 1).sum(axes: Array(1..<mean.rank))
+        }
+        expectRejected(checks, "gaussianKL", api, "the KL without its ½")
+        api = Chapter07Solutions.api
+        api.gaussianKL = { mean, logVariance in ((mean * mean + logVariance.exp() - logVariance - 1) * 0.5).sum() }  // one number
+        expectRejected(checks, "gaussianKL", api, "one scalar for the whole batch instead of a KL per example")
+        api = Chapter07Solutions.api
+        api.gaussianKL = { mean, logVariance in  // σ used where σ² belongs
+            ((mean * mean + (logVariance * 0.5).exp() - logVariance - 1) * 0.5).sum(axes: Array(1..<mean.rank))
+        }
+        expectRejected(checks, "gaussianKL", api, "σ = exp(½·log σ²) where σ² belongs")
+        api = Chapter07Solutions.api
+        api.latentScaleFactor = { latents in  // the sample standard deviation: divided by N − 1
+            let n = Double(latents.count), mean = latents.data.reduce(0.0) { $0 + Double($1) } / n
+            let sumOfSquares = latents.data.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) }
+            return Float(1 / (sumOfSquares / (n - 1)).squareRoot())
+        }
+        expectRejected(checks, "latentScaleFactor", api, "the sample standard deviation (N − 1)")
+        api = Chapter07Solutions.api
+        api.latentScaleFactor = { latents in  // the mean never subtracted: the root mean square
+            Float(1 / (latents.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(latents.count)).squareRoot())
+        }
+        expectRejected(checks, "latentScaleFactor", api, "the mean not subtracted (1 / root mean square)")
+        api = Chapter07Solutions.api
+        api.latentScaleFactor = { latents in 1 / (try Chapter07Solutions.api.latentScaleFactor(latents)) }  // std, not 1/std
+        expectRejected(checks, "latentScaleFactor", api, "the standard deviation itself instead of 1/std")
+    }
 }
