@@ -25,7 +25,7 @@
 //
 // The diffusion model then works on latents scaled to unit variance: z·s with s = 1/std(z) over the
 // training latents. Stable Diffusion's 0.18215 is that s, measured on its own autoencoder's latents
-// (Rombach et al. 2022, §4.3.2 and appendix G: "rescale the latent … by the component-wise variance").
+// (Rombach et al. 2022, §4.3.2 and appendix G, where the latents of the KL-regularised autoencoder are rescaled by an estimate of their standard deviation before diffusion).
 import NN
 import Tensor
 
