@@ -55,13 +55,7 @@ func withLibraryCode<T>(_ body: () -> T) -> T {
 func compareMine(_ mine: MineRun, _ recipe: TextRecipe, _ model: TextToImage, prompts: [ShapeCombination], tokens: [[Int]], seed: UInt64) {
     let count = Swift.min(16, prompts.count)
     let asked = Array(tokens.prefix(count))
-    func grid(_ x: Tensor) -> Image {
-        let verdicts = ShapesChecker.describe(batch: x)
-        let cells = (0..<count).map { i in
-            captioned(shapeImage(i, of: x), prompts[i].caption + (verdicts[i].combination == prompts[i] ? "" : " (missed)"))
-        }
-        return ImageGrid(images: cells, columns: 4, scale: 1, padding: 4).render()
-    }
+    func grid(_ x: Tensor) -> Image { promptGrid(x, prompts: prompts, count: count) }
     let yours = draw(model, asked, scale: 3, seed: seed)
     let library = withLibraryCode { recipe.cachedModel(in: book.directory).map { draw($0, asked, scale: 3, seed: seed) } }
     mine.compare(yours: grid(yours), library: library.map(grid),

@@ -192,21 +192,10 @@ book.lossFigure(trained.losses)
 
 book.section("6.4 Prompts × guidance scales")
 let scales: [Float] = [0, 1, 3, 5]
-let showcase = ["red circle top left", "blue square center", "green triangle bottom right", "yellow circle right",
-                "cyan square top", "magenta triangle left"]
-let perCell = 2
-let showcaseTokens = showcase.flatMap { p in [[Int]](repeating: try! tokenizer.encode(p), count: perCell) }
-var gridRows: [[Image?]] = showcase.map { _ in [] }
-for w in scales {
-    let images = draw(model, showcaseTokens, scale: w, seed: seed &+ 64)
-    for (row, _) in showcase.enumerated() {
-        for k in 0..<perCell { gridRows[row].append(shapeImage(row * perCell + k, of: images)) }
-    }
-}
-book.figure(ImageGrid(rows: gridRows, scale: 4, padding: 3, rowLabels: showcase,
-                          columnLabels: scales.flatMap { w in (0..<perCell).map { _ in "w = \(fmt(Double(w), 2))" } },
-                          title: "the same starting noise for every scale").render(),
-                name: "guidance.png", caption: "Six prompts, two samples each, at guidance scales 0, 1, 3, 5 (same x_T for every scale)")
+book.figure(guidanceGrid(prompts: showcasePrompts, scales: scales, perCell: 2, scale: 4, title: "the same starting noise for every scale") { tokens, w in
+                draw(model, tokens, scale: w, seed: seed &+ 64)
+            },
+            name: "guidance.png", caption: "Six prompts, two samples each, at guidance scales 0, 1, 3, 5 (same x_T for every scale)")
 book.say("""
     Sampling combines the model's two answers (`classifierFreeGuidance`; Ho & Salimans 2022, eq. 6, write it \
     (1 + w′)·ε(x_t, t, c) − w′·ε(x_t, t, ∅), the same with our w = their w′ + 1):

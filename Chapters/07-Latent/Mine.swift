@@ -86,13 +86,7 @@ func gradeMine(_ mine: MineRun, agreement: Double, allThree: Double?) {
 func compareMine(_ mine: MineRun, _ yoursModel: LatentDiffusion, prompts: [ShapeCombination], tokens: [[Int]], seed: UInt64) {
     let count = Swift.min(16, prompts.count)
     let asked = Array(tokens.prefix(count))
-    func grid(_ x: Tensor) -> Image {
-        let verdicts = ShapesChecker.describe(batch: x)
-        let cells = (0..<count).map { i in
-            captioned(shapeImage(i, of: x), prompts[i].caption + (verdicts[i].combination == prompts[i] ? "" : " (missed)"))
-        }
-        return ImageGrid(images: cells, columns: 4, scale: 1, padding: 4).render()
-    }
+    func grid(_ x: Tensor) -> Image { promptGrid(x, prompts: prompts, count: count) }
     let yours = draw(yoursModel, asked, scale: 3, seed: seed)
     let library = withLibraryCode { () -> Tensor? in
         let recipe = options.latentRecipe

@@ -191,17 +191,21 @@ struct LatentRecipe: Recipe {
 
     func train(_ model: TextToImage, progress: @escaping (Int, Float) -> Void) throws -> [Float] {
         guard let set = makeTrainingLatents?() else { fatalError("LatentRecipe.train: no latent set to train on") }
-        let tokenizer = model.encoder.tokenizer
         return try DDPMTrainer.train(model, predictor: { x, t, tokens in model(x, t, tokens: tokens) }, schedule: .named(schedule),
                                      options: training, seed: seed &+ 711,
                                      batch: { rng in
                                          let (z, combinations) = set.batch(batch, using: &rng)
-                                         let tokens = combinations.map {
-                                             tokenizer.encode(ShapePrompt.dropped(from: $0, dropCaption: dropCaption,
-                                                                                  dropAttribute: dropAttribute, using: &rng))
-                                         }
-                                         return (z, tokens)
+                                         return (z, trainingTokens(combinations, dropCaption, dropAttribute, using: &rng))
                                      }, progress: progress)
+    }
+}
+
+/// The tokens each training example is trained with: its caption dropped with probability `dropCaption`
+/// and each remaining attribute with `dropAttribute` (chapter 6's `ShapePrompt.dropped`), in order from `rng`.
+func trainingTokens(_ combinations: [ShapeCombination], _ dropCaption: Double, _ dropAttribute: Double,
+                    using rng: inout RandomGenerator) -> [[Int]] {
+    combinations.map {
+        Tokenizer.shapes.encode(ShapePrompt.dropped(from: $0, dropCaption: dropCaption, dropAttribute: dropAttribute, using: &rng))
     }
 }
 
@@ -231,16 +235,11 @@ struct PixelRecipe: Recipe {
 
     func train(_ model: TextToImage, progress: @escaping (Int, Float) -> Void) throws -> [Float] {
         let data = shapesData()
-        let tokenizer = model.encoder.tokenizer
         return try DDPMTrainer.train(model, predictor: { x, t, tokens in model(x, t, tokens: tokens) }, schedule: .named(schedule),
                                      options: training, seed: seed &+ 721,
                                      batch: { rng in
                                          let (images, specs) = data.batch(batch, using: &rng)
-                                         let tokens = specs.map {
-                                             tokenizer.encode(ShapePrompt.dropped(from: $0.combination, dropCaption: dropCaption,
-                                                                                  dropAttribute: dropAttribute, using: &rng))
-                                         }
-                                         return (images, tokens)
+                                         return (images, trainingTokens(specs.map(\.combination), dropCaption, dropAttribute, using: &rng))
                                      }, progress: progress)
     }
 }

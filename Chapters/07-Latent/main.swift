@@ -224,18 +224,9 @@ func draw(_ l: LatentDiffusion, _ prompts: [[Int]], scale w: Float, seed: UInt64
 }
 
 let scales: [Float] = [0, 1, 3, 5]
-let showcase = ["red circle top left", "blue square center", "green triangle bottom right", "yellow circle right",
-                "cyan square top", "magenta triangle left"]
-let perCell = 2
-let showcaseTokens = showcase.flatMap { p in [[Int]](repeating: try! tokenizer.encode(p), count: perCell) }
-var gridRows: [[Image?]] = showcase.map { _ in [] }
-for w in scales {
-    let images = draw(ldm, showcaseTokens, scale: w, seed: seed &+ 75)
-    for row in showcase.indices { for k in 0..<perCell { gridRows[row].append(shapeImage(row * perCell + k, of: images)) } }
-}
-book.figure(ImageGrid(rows: gridRows, scale: 1, padding: 3, rowLabels: showcase,
-                      columnLabels: scales.flatMap { w in (0..<perCell).map { _ in "w = \(fmt(Double(w), 2))" } },
-                      title: "sampled in the 8×8×4 latent, decoded to 64×64").render(),
+book.figure(guidanceGrid(prompts: showcasePrompts, scales: scales, perCell: 2, scale: 1, title: "sampled in the 8×8×4 latent, decoded to 64×64") { tokens, w in
+                draw(ldm, tokens, scale: w, seed: seed &+ 75)
+            },
             name: "guidance.png", caption: "Six prompts, two samples each, at guidance scales 0, 1, 3, 5 (same z_T for every scale)")
 
 var promptRNG = RandomGenerator(seed: seed &+ 76)

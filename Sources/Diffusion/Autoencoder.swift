@@ -201,12 +201,7 @@ public struct Autoencoder: Module {
             let x = batch(&rng)                                                               // [B, 3, 64, 64]
             let noise = Tensor.randn(Autoencoder.latentShape(of: x), using: &rng)             // [B, 4, 8, 8]
             let loss = self.loss(x, beta: beta, noise: noise).total
-            for p in parameters { p.zeroGrad() }
-            loss.backward()
-            clipGradientNorm(parameters, maxNorm: options.clipNorm)
-            optimizer.step()
-            ema?.update()
-            return loss.item
+            return DDPMTrainer.update(loss, parameters: parameters, optimizer: optimizer, ema: ema, clipNorm: options.clipNorm)
         }
     }
 

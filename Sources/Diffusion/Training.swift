@@ -110,9 +110,16 @@ public enum DDPMTrainer {
     public static func step(_ predictor: NoisePredictor, x0: Tensor, parameters: [Tensor], optimizer: Adam, ema: EMA?,
                             schedule: NoiseSchedule, options: TrainingOptions, using rng: inout RandomGenerator) -> Float {
         let loss = DDPM.trainingLoss(predictor, x0: x0, schedule: schedule, target: options.target, using: &rng)
+        return update(loss, parameters: parameters, optimizer: optimizer, ema: ema, clipNorm: options.clipNorm)
+    }
+
+    /// What every training step does once it has its loss: zero the gradients, backpropagate, clip them
+    /// to `clipNorm`, one optimizer step, update the EMA. Returns the loss's value. (Chapter 7's
+    /// autoencoder trains with it too.)
+    static func update(_ loss: Tensor, parameters: [Tensor], optimizer: Adam, ema: EMA?, clipNorm: Float) -> Float {
         for p in parameters { p.zeroGrad() }
         loss.backward()
-        clipGradientNorm(parameters, maxNorm: options.clipNorm)
+        clipGradientNorm(parameters, maxNorm: clipNorm)
         optimizer.step()
         ema?.update()
         return loss.item
