@@ -57,3 +57,36 @@ public func energyDistance(_ samples: Tensor, toData data: Tensor) -> Double {
     }
     return energyDistance(standardised(samples), standardised(data))
 }
+
+/// Precision and recall of samples against data (Kynkäänniemi et al. 2019, "Improved Precision and
+/// Recall Metric for Assessing Generative Models", §2, eq. 1–3), for points `[N, D]`:
+/// ```
+/// ball(φ, Φ): the sphere around φ ∈ Φ reaching its k-th nearest neighbour in Φ (φ itself not counted)
+/// precision = share of samples inside the union of the data's balls          (are the samples plausible?)
+/// recall    = share of data points inside the union of the samples' balls    (is the data covered?)
+/// ```
+/// Both are 1 for samples drawn like the data (up to the sets' finite size); a sampler that leaves samples
+/// between the modes loses precision, one that misses a mode loses recall. O(N²) distances, in Double.
+public func precisionRecall(samples: Tensor, data: Tensor, k: Int = 5) -> (precision: Double, recall: Double) {
+    guard samples.rank == 2, data.rank == 2, samples.shape[1] == data.shape[1] else {
+        fatalError("precisionRecall: expected samples [N, D] and data [M, D], got \(samples.shape) and \(data.shape)")
+    }
+    guard k >= 1, k < samples.shape[0], k < data.shape[0] else {
+        fatalError("precisionRecall: k = \(k) needs more than k points in each set (\(samples.shape[0]) samples, \(data.shape[0]) data)")
+    }
+    let d = data.shape[1]
+    func points(_ t: Tensor) -> [[Double]] { (0..<t.shape[0]).map { i in (0..<d).map { Double(t.data[i * d + $0]) } } }
+    func distance(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }
+    /// Each point's distance to its k-th nearest neighbour in its own set.
+    func radii(_ set: [[Double]]) -> [Double] {
+        set.indices.map { i in set.indices.filter { $0 != i }.map { distance(set[i], set[$0]) }.sorted()[k - 1] }
+    }
+    /// The share of `queries` inside some ball of `set`.
+    func covered(_ queries: [[Double]], by set: [[Double]]) -> Double {
+        let r = radii(set)
+        let inside = queries.filter { q in set.indices.contains { distance(q, set[$0]) <= r[$0] } }.count
+        return Double(inside) / Double(queries.count)
+    }
+    let s = points(samples), x = points(data)
+    return (covered(s, by: x), covered(x, by: s))
+}
