@@ -5,8 +5,9 @@
 //   Probabilistic Models", Algorithm 2 (the multistep second-order solver, "2M"), in the data-prediction
 //   form: the network's ε̂ is turned into x̂₀ = (x_t − σ_t·ε̂)/α_t, with α_t = √ᾱ_t, σ_t = √(1 − ᾱ_t).
 //
-// DDIM with η = 0 is the first-order solver of the same ODE (Lu et al. 2022, DPM-Solver, §3.4 and
-// DPM-Solver++ §4): in the half-log-SNR λ_t = log(α_t/σ_t), a step from s to t with h = λ_t − λ_s is
+// DDIM with η = 0 is the first-order solver of the same ODE ("DPM-Solver-1" of Lu et al. 2022, "DPM-Solver:
+// A Fast ODE Solver for Diffusion Probabilistic Model Sampling in Around 10 Steps"): in the half-log-SNR
+// λ_t = log(α_t/σ_t), a step from s to t with h = λ_t − λ_s is
 // ```
 // x_t = (σ_t/σ_s)·x_s − α_t·(e^(−h) − 1)·x̂₀(x_s, s)                  first order (= DDIM, η = 0)
 // ```
