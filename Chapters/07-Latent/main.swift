@@ -320,7 +320,7 @@ if options.run.ablate { runAblations() } else {
 
 book.section("7.6 Image to image")
 let strengths: [Double] = [0, 0.1, 0.2, 0.3, 0.5, 1]
-let sourceCount = quick ? 4 : 24
+let sourceCount = quick ? 2 : 24
 var sourceRNG = RandomGenerator(seed: seed &+ 80)
 let (sources, sourceSpecs) = data.batch(sourceCount, using: &sourceRNG)
 // Each source is asked for the next colour alone ("green" for a red image): shape and position are
@@ -376,7 +376,7 @@ book.say("""
 // MARK: - 7.7 Negative prompts
 
 book.section("7.7 Negative prompts")
-let negativeCount = quick ? 8 : 32
+let negativeCount = quick ? 4 : 32
 let positive = [[Int]](repeating: try! tokenizer.encode("circle"), count: negativeCount)
 var negativeRows: [[String]] = []
 var negativeStrip: [[Image?]] = []

@@ -1,7 +1,8 @@
 // End-to-end: `07-latent --quick --ablate` trains a tiny autoencoder and a tiny latent text-to-image
 // model, measures the reconstructions, the scale factor, adherence per guidance scale, the cost of
 // pixels against latents, image-to-image, negative prompts and interpolation; a rerun loads both
-// models from the cache; bad flags exit 2 and a corrupt cached file is an error naming it.
+// models from the cache and draws the same samples; bad flags exit 2 and a corrupt cached file is an
+// error naming it.
 
 import Foundation
 import Imaging
@@ -9,7 +10,7 @@ import Testing
 
 @Suite("Chapter 7: 07-latent end to end", .serialized)
 struct Chapter07Tests {
-    @Test("--quick --ablate writes sections 7.1–7.8 and their figures; a rerun loads both models from the cache")
+    @Test("--quick --ablate writes sections 7.1–7.8 and their figures, and caches the six models it trained")
     func quickRun() throws {
         let dir = temporaryDirectory("ch07")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -37,18 +38,9 @@ struct Chapter07Tests {
         #expect(weights.filter { $0.hasPrefix("autoencoder-") }.count == 2, "this run's autoencoder and --ablate's β = 1e-5 one: \(weights)")
         #expect(weights.filter { $0.hasPrefix("latent-text-") }.count == 3, "this run's latent model and --ablate's two: \(weights)")
         #expect(weights.filter { $0.hasPrefix("pixel-text-") }.count == 1, "--ablate's pixel-space model: \(weights)")
-
-        // A rerun without --ablate trains nothing and draws the same samples.
-        let again = try runChapter("07-latent", ["--quick", "--out", dir])
-        #expect(again.status == 0, "stderr: \(again.stderr)")
-        let second = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
-        #expect(second.contains("Loaded the cached autoencoder") && second.contains("Loaded cached weights"))
-        // The w = 3 row of 7.4's table without its last column (the sampling time).
-        let sampleRows = { (text: String) in text.split(separator: "\n").filter { $0.hasPrefix("| 3 |") }.map { $0.split(separator: "|").dropLast() } }
-        #expect(sampleRows(report) == sampleRows(second), "the w = 3 row: \(sampleRows(report)) vs \(sampleRows(second))")
     }
 
-    @Test("a bad flag exits 2 naming it; a corrupt cached autoencoder is an error naming the file, not a crash")
+    @Test("a bad flag exits 2 naming it; a rerun loads both models from the cache; a corrupt cached autoencoder is an error naming the file")
     func badInput() throws {
         let dir = temporaryDirectory("ch07-bad")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -59,9 +51,18 @@ struct Chapter07Tests {
         let steps = try runChapter("07-latent", ["--quick", "--autoencoder-steps", "0", "--out", dir])
         #expect(steps.status == 2 && steps.stderr.contains("--autoencoder-steps"), "stderr: \(steps.stderr)")
 
-        // Train the autoencoder once (a few steps), then break its file: the next run stops and names it.
+        // Train both models once (a few steps); a rerun loads them and draws the same samples; then break the
+        // autoencoder's file: the next run stops and names it.
         let first = try runChapter("07-latent", ["--quick", "--train-steps", "1", "--samples", "2", "--out", dir])
         #expect(first.status == 0, "stderr: \(first.stderr)")
+        let report = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+        let again = try runChapter("07-latent", ["--quick", "--train-steps", "1", "--samples", "2", "--out", dir])
+        #expect(again.status == 0, "stderr: \(again.stderr)")
+        let second = try String(contentsOfFile: dir + "/report.md", encoding: .utf8)
+        #expect(second.contains("Loaded the cached autoencoder") && second.contains("Loaded cached weights"))
+        // The w = 3 row of 7.4's table without its last column (the sampling time).
+        let sampleRows = { (text: String) in text.split(separator: "\n").filter { $0.hasPrefix("| 3 |") }.map { $0.split(separator: "|").dropLast() } }
+        #expect(!sampleRows(report).isEmpty && sampleRows(report) == sampleRows(second), "the w = 3 row: \(sampleRows(report)) vs \(sampleRows(second))")
         guard let file = try FileManager.default.contentsOfDirectory(atPath: dir).first(where: { $0.hasPrefix("autoencoder-") && $0.hasSuffix(".safetensors") })
         else { Issue.record("no cached autoencoder"); return }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/" + file))
