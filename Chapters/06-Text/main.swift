@@ -219,8 +219,7 @@ for w in scales {
     let start = Date()
     let images = draw(model, evalTokens, scale: w, seed: seed &+ 65)
     let verdicts = ShapesChecker.describe(batch: images)
-    var a = Adherence()
-    for (c, v) in zip(evalCombos, verdicts) { a.add(prompt: ShapePrompt(c), verdict: v) }
+    let a = Adherence(prompts: evalCombos, verdicts: verdicts)
     adherence.append((w, a, Date().timeIntervalSince(start)))
     if bestSamples == nil || a.all > (adherence.first { $0.0 == bestSamples!.0 }?.1.all ?? 0) { bestSamples = (w, images, verdicts) }
     print("  w = \(w): all three \(percent(a.share(a.all)))")
@@ -358,8 +357,7 @@ if options.holdout {
     }
     let (heldImages, heldVerdicts) = drawHeldOut(heldModel)
     for (name, verdicts) in [("trained on everything", drawHeldOut(model).verdicts), ("trained without these pairs", heldVerdicts)] {
-        var a = Adherence()
-        for (c, v) in zip(combos, verdicts) { a.add(prompt: ShapePrompt(c), verdict: v) }
+        let a = Adherence(prompts: combos, verdicts: verdicts)
         rows.append([name, percent(a.share(a.valid)), percent(a.share(a.color)), percent(a.share(a.kind)), percent(a.share(a.position)),
                      "**\(percent(a.share(a.all)))**"])
     }
@@ -425,8 +423,7 @@ if options.run.ablate {
                 try c.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (\(arm.name), seed \(s))")
             }
             let images = draw(m, evalTokens, scale: 3, seed: seed &+ 65)   // as in 6.5
-            var a = Adherence()
-            for (combo, v) in zip(evalCombos, ShapesChecker.describe(batch: images)) { a.add(prompt: ShapePrompt(combo), verdict: v) }
+            let a = Adherence(prompts: evalCombos, verdicts: ShapesChecker.describe(batch: images))
             print("  \(arm.name), seed \(s): all three \(percent(a.share(a.all)))")
             return [a.color, a.kind, a.position, a.all].map { a.share($0) * 100 } + lossByRange(m)
         }

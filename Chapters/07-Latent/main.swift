@@ -238,8 +238,7 @@ for w in scales {
     let start = Date()
     let images = draw(ldm, evalTokens, scale: w, seed: seed &+ 77)
     let verdicts = ShapesChecker.describe(batch: images)
-    var a = Adherence()
-    for (c, v) in zip(evalCombos, verdicts) { a.add(prompt: ShapePrompt(c), verdict: v) }
+    let a = Adherence(prompts: evalCombos, verdicts: verdicts)
     adherence.append((w, a, Date().timeIntervalSince(start)))
     if w == 3 { samplesAtW3 = (images, verdicts) }
     print("  w = \(w): all three \(percent(a.share(a.all)))")
@@ -464,8 +463,7 @@ func runAblations() {
     var rows: [[String]] = []
     /// Adherence at w = 3 on 7.4's prompts and starting noise, for images drawn by `drawImages`.
     func measure(_ images: Tensor) -> Adherence {
-        var a = Adherence()
-        for (c, v) in zip(evalCombos, ShapesChecker.describe(batch: images)) { a.add(prompt: ShapePrompt(c), verdict: v) }
+        let a = Adherence(prompts: evalCombos, verdicts: ShapesChecker.describe(batch: images))
         return a
     }
     func row(_ name: String, _ a: Adherence, _ wall: Double) -> [String] {

@@ -13,6 +13,11 @@ public struct Adherence {
 
     public init() {}
 
+    /// The adherence of samples whose checker verdicts are `verdicts`, sample k asked for `prompts[k]` in full.
+    public init(prompts: [ShapeCombination], verdicts: [ShapeDescription]) {
+        for (c, v) in zip(prompts, verdicts) { add(prompt: ShapePrompt(c), verdict: v) }
+    }
+
     public mutating func add(prompt: ShapePrompt, verdict: ShapeDescription) {
         count += 1
         guard let c = verdict.combination else { return }
