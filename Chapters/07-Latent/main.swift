@@ -167,7 +167,7 @@ let latentStart = Date()
 let latentScale = LatentSet.scale(of: autoencoder)
 makeTrainingLatents = { LatentSet(autoencoder: autoencoder, count: latentRecipe.latents) }
 var randomRNG = RandomGenerator(seed: seed &+ 74)
-let randomLatents = Tensor.randn(LatentDiffusion.latentShape(count: 8, side: imageSide), using: &randomRNG)
+let randomLatents = Tensor.randn(Autoencoder.latentShape(count: 8, side: imageSide), using: &randomRNG)
 let randomDecoded = clipped(withoutGradients { autoencoder.decode(randomLatents / latentScale) })
 let randomVerdicts = ShapesChecker.describe(batch: randomDecoded)
 book.figure(ImageGrid(images: (0..<8).map { shapeImage($0, of: randomDecoded) }, columns: 8, scale: 2, padding: 4,
@@ -217,7 +217,7 @@ book.lossFigure(trained.losses, name: "latent-loss.png", title: "Latent diffusio
 /// Images for `prompts` (tokens) drawn by `l` at guidance w, from `seed`: latents sampled, then decoded.
 func draw(_ l: LatentDiffusion, _ prompts: [[Int]], scale w: Float, seed: UInt64) -> Tensor {
     var rng = RandomGenerator(seed: seed)
-    let z = sampler.sample(shape: LatentDiffusion.latentShape(count: prompts.count, side: imageSide), schedule: schedule, using: &rng) { range in
+    let z = sampler.sample(shape: Autoencoder.latentShape(count: prompts.count, side: imageSide), schedule: schedule, using: &rng) { range in
         l.model.guided(tokens: Array(prompts[range]), scale: w)
     }
     return clipped(l.decode(z))
@@ -289,7 +289,7 @@ let pixelModel = { () -> TextToImage in
     return TextToImage(tokenizer: .shapes, channels: latentRecipe.channels, textDim: latentRecipe.textDim, textLayers: latentRecipe.textLayers,
                        coordinates: true, prediction: latentRecipe.training.target, using: &rng)
 }()
-let latentCost = cost(model, shape: LatentDiffusion.latentShape(count: costBatch, side: imageSide), repeats: quick ? 1 : 10)
+let latentCost = cost(model, shape: Autoencoder.latentShape(count: costBatch, side: imageSide), repeats: quick ? 1 : 10)
 let pixelCost = cost(pixelModel, shape: [costBatch, 3, imageSide, imageSide], repeats: 1)
 func megabytes(_ floats: Int) -> String { fmt(Double(floats) * 4 / 1_048_576, 4) + " MB" }
 book.table(headers: ["the same network, batch \(costBatch)", "training step (forward + backward)", "one network call when sampling", "activations held for backward"],
@@ -382,7 +382,7 @@ var negativeStrip: [[Image?]] = []
 for (label, negative) in [("none (the empty prompt)", ""), ("\"red\"", "red"), ("\"top left\"", "top left")] {
     var rng = RandomGenerator(seed: seed &+ 82)
     let negTokens = [[Int]](repeating: try! tokenizer.encode(negative), count: negativeCount)
-    let z = sampler.sample(shape: LatentDiffusion.latentShape(count: negativeCount, side: imageSide), schedule: schedule, using: &rng) { range in
+    let z = sampler.sample(shape: Autoencoder.latentShape(count: negativeCount, side: imageSide), schedule: schedule, using: &rng) { range in
         model.guided(tokens: Array(positive[range]), negative: Array(negTokens[range]), scale: options.guidance)
     }
     let images = clipped(ldm.decode(z))
@@ -419,8 +419,8 @@ let pairA = testPosterior.mean.slice(axis: 0, 0..<1), pairB = testPosterior.mean
 let latentLine = Tensor.concat(lambdas.map { pairA * (1 - $0) + pairB * $0 }, axis: 0)
 let decodedLine = clipped(withoutGradients { autoencoder.decode(latentLine) })
 var noiseRNG = RandomGenerator(seed: seed &+ 83)
-let noiseA = Tensor.randn(LatentDiffusion.latentShape(count: 1, side: imageSide), using: &noiseRNG)
-let noiseB = Tensor.randn(LatentDiffusion.latentShape(count: 1, side: imageSide), using: &noiseRNG)
+let noiseA = Tensor.randn(Autoencoder.latentShape(count: 1, side: imageSide), using: &noiseRNG)
+let noiseB = Tensor.randn(Autoencoder.latentShape(count: 1, side: imageSide), using: &noiseRNG)
 let arc = Tensor.concat(lambdas.map { slerp(noiseA, noiseB, $0) }, axis: 0)
 let arcPrompt = "blue square"
 let arcTokens = [[Int]](repeating: try! tokenizer.encode(arcPrompt), count: lambdas.count)

@@ -199,14 +199,17 @@ public struct Autoencoder: Module {
                       progress: ((Int, Float) -> Void)? = nil) throws -> [Float] {
         try DDPMTrainer.loop(self, options: options, seed: seed, progress: progress) { parameters, optimizer, ema, rng in
             let x = batch(&rng)                                                               // [B, 3, 64, 64]
-            let noise = Tensor.randn(Autoencoder.latentShape(of: x), using: &rng)             // [B, 4, 8, 8]
+            let noise = Tensor.randn(Autoencoder.latentShape(count: x.shape[0], side: x.shape[2], width: x.shape[3]), using: &rng)  // [B, 4, 8, 8]
             let loss = self.loss(x, beta: beta, noise: noise).total
             return DDPMTrainer.update(loss, parameters: parameters, optimizer: optimizer, ema: ema, clipNorm: options.clipNorm)
         }
     }
 
-    /// The shape of the latents of images `x` `[B, 3, H, W]`: `[B, 4, H/8, W/8]`.
-    public static func latentShape(of x: Tensor) -> [Int] { [x.shape[0], latentChannels, x.shape[2] / factor, x.shape[3] / factor] }
+    /// The shape of the latents of `count` images of `height` × `width` (`width` defaults to `height`):
+    /// `[count, 4, height/8, width/8]`.
+    public static func latentShape(count: Int, side height: Int, width: Int? = nil) -> [Int] {
+        [count, latentChannels, height / factor, (width ?? height) / factor]
+    }
 }
 
 extension Tensor {

@@ -32,11 +32,6 @@ public struct LatentDiffusion {
 
     /// Scaled latents `[B, 4, h, w]` -> images D(z/s) `[B, 3, 8h, 8w]` (no gradients).
     public func decode(_ latents: Tensor) -> Tensor { withoutGradients { autoencoder.decode(latents / scale) } }
-
-    /// The latent shape of `count` images of side `side`.
-    public static func latentShape(count: Int, side: Int) -> [Int] {
-        [count, Autoencoder.latentChannels, side / Autoencoder.factor, side / Autoencoder.factor]
-    }
 }
 
 /// Image-to-image (SDEdit, Meng et al. 2022, §3): start the reverse process not from pure noise but from
