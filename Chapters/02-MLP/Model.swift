@@ -1,6 +1,7 @@
 // Chapter 2's command line and recipe: what the run asks for, and everything that decides the
 // trained `NoiseMLP` (Sources/Diffusion/NoiseMLP.swift), trained by `DDPMTrainer`
-// (Sources/Diffusion/Training.swift); ChapterKit caches the weights under the recipe's key.
+// (Sources/Diffusion/Training.swift); the recipe itself, `MLPRecipe`, is in Sources/ChapterKit/Points2D.swift
+// (chapter 8 uses the same weights), and ChapterKit caches the weights under the recipe's key.
 
 import ArgumentParser
 import ChapterKit
@@ -20,7 +21,7 @@ struct Options: ChapterCommand {
     @Option(parsing: .unconditional, help: "Noise schedule: linear or cosine.") var schedule: NoiseSchedule.Kind = .linear
     @Option(parsing: .unconditional, help: "Training steps (default 30000; 400 with --quick).") var trainSteps: Int?
     @Option(parsing: .unconditional, help: "Hidden width of the MLP.") var width: Int = 128
-    @Option(parsing: .unconditional, help: "Hidden layers of the MLP.") var depth: Int = 3
+    @Option(parsing: .unconditional, help: "Hidden layers of the MLP.") var depth: Int = 4
     @Option(parsing: .unconditional, help: "Training batch size.") var batch: Int = 256
     @Option(parsing: .unconditional, help: "Peak learning rate of Adam.") var lr: Float = 0.001
     @Option(parsing: .unconditional, help: "EMA decay of the sampled weights, in [0, 1) (0: no EMA).") var ema: Float = 0.999
@@ -40,36 +41,5 @@ struct Options: ChapterCommand {
         MLPRecipe(dataset: dataset, schedule: schedule, width: width, depth: depth, batch: batch,
                   training: TrainingOptions(steps: trainSteps ?? (common.quick ? 400 : 30_000), learningRate: lr, emaDecay: ema),
                   seed: common.seed)
-    }
-}
-
-/// Everything that decides the trained MLP: the data, the schedule, its size, the trainer, the seed.
-struct MLPRecipe: Recipe {
-    var dataset: Toy2D
-    var schedule: NoiseSchedule.Kind
-    var width: Int
-    var depth: Int
-    var batch: Int
-    var training: TrainingOptions
-    var data = "Toy2D v\(DataVersion.toy2D)"
-    var seed: UInt64
-
-    var name: String { "mlp-\(dataset.rawValue)" }
-    var trainingSteps: Int { training.steps }
-    static let flags = ["dataset": "--dataset", "schedule": "--schedule", "width": "--width", "depth": "--depth",
-                        "batch": "--batch", "training.steps": "--train-steps", "training.learningRate": "--lr",
-                        "training.emaDecay": "--ema", "seed": "--seed"]
-
-    func makeModel() -> NoiseMLP {
-        var rng = RandomGenerator(seed: seed)
-        return NoiseMLP(width: width, depth: depth, steps: 1000, using: &rng)
-    }
-
-    /// Algorithm 1 on fresh data every step. Adam with a linear warm-up over the first 5 % of steps
-    /// and a cosine decay to 0, gradients clipped to norm 1; the EMA of the weights is what is saved
-    /// and sampled from. Throws `TrainingDiverged` as soon as a loss is not finite.
-    func train(_ model: NoiseMLP, progress: @escaping (Int, Float) -> Void) throws -> [Float] {
-        try DDPMTrainer.train(model, predictor: model.predictor, schedule: .named(schedule), options: training,
-                              seed: seed &+ 1, batch: { rng in dataset.sample(batch, using: &rng) }, progress: progress)
     }
 }

@@ -28,16 +28,6 @@ let count = quick ? 500 : 2000  // samples drawn and fresh data points they are 
 let book = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 2: A noise-prediction MLP, with DDPM and DDIM sampling")
 func fmt(_ v: Double, _ digits: Int = 4) -> String { Report.format(v, digits: digits) }
 func seconds(_ v: Double) -> String { String(format: v < 1 ? "%.2f s" : "%.1f s", v) }
-func points(_ t: Tensor) -> (x: [Float], y: [Float]) {
-    (stride(from: 0, to: t.count, by: 2).map { t.data[$0] }, stride(from: 1, to: t.count, by: 2).map { t.data[$0] })
-}
-/// A square scatter plot on the fixed axes −3…3 that every figure of the chapter shares.
-func scatter(_ title: String, _ series: [(String, Tensor, Color)], size: Int = 420, textScale: Int = 2, radius: Int = 1) -> Plot {
-    var plot = Plot(title: title, xLabel: "x", yLabel: "y", width: size, height: size,
-                    xRange: -3...3, yRange: -3...3, legend: series.count > 1 ? .topLeft : .hidden, textScale: textScale)
-    for (name, t, color) in series { let p = points(t); plot.scatter(name, x: p.x, y: p.y, color: color, radius: radius) }
-    return plot
-}
 let dataColor = Color(40, 90, 200), sampleColor = Color(220, 80, 30)
 
 book.say("""
