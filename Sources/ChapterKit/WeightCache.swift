@@ -59,10 +59,25 @@ extension Recipe {
     /// The model trained by this recipe: loaded from `directory` if cached there (and `retrain` is
     /// false), else trained under a progress bar labelled `label` (none if nil) and cached.
     /// `metadata` is saved in the weights file too.
-    public func trainOrLoad(in directory: String, retrain: Bool, label: String?,
-                            metadata extra: [String: String] = [:]) throws -> (model: Model, record: TrainingRecord) {
+    ///
+    /// `alsoIn` lists other folders to load a sound cached copy from first (chapter 8 reuses chapter
+    /// 2's weights; a copy there that is stale or damaged is passed over and left alone). `training`,
+    /// if given, trains in place of the recipe's `train` (a distillation round, which needs its teacher).
+    public func trainOrLoad(in directory: String, alsoIn others: [String] = [], retrain: Bool, label: String?,
+                            metadata extra: [String: String] = [:],
+                            training: ((Model, @escaping (Int, Float) -> Void) throws -> [Float])? = nil)
+        throws -> (model: Model, record: TrainingRecord) {
         let model = makeModel()
         let key = key(for: model)
+        if !retrain {
+            for other in others where other != directory {
+                let path = (other as NSString).appendingPathComponent(key + ".safetensors")
+                let lossPath = (other as NSString).appendingPathComponent(key + "-loss.csv")
+                if FileManager.default.fileExists(atPath: path), case .loaded(let record) = cached(model, path: path, lossPath: lossPath) {
+                    return (model, record)
+                }
+            }
+        }
         let path = (directory as NSString).appendingPathComponent(key + ".safetensors")
         let lossPath = (directory as NSString).appendingPathComponent(key + "-loss.csv")
         if !retrain, FileManager.default.fileExists(atPath: path) {
@@ -76,7 +91,7 @@ extension Recipe {
         var recent: [Float] = []
         let steps = trainingSteps
         let start = Date()
-        let losses = try train(model) { step, loss in
+        let losses = try (training ?? train)(model) { step, loss in
             recent.append(loss)
             if recent.count > 100 { recent.removeFirst() }
             if step % 10 == 0 || step == steps {

@@ -66,7 +66,8 @@ public func energyDistance(_ samples: Tensor, toData data: Tensor) -> Double {
 /// recall    = share of data points inside the union of the samples' balls    (is the data covered?)
 /// ```
 /// Both are 1 for samples drawn like the data (up to the sets' finite size); a sampler that leaves samples
-/// between the modes loses precision, one that misses a mode loses recall. O(N²) distances, in Double.
+/// between the modes loses precision, one that misses a mode loses recall. O(N²) distances (squared, compared
+/// with squared radii), in Double.
 public func precisionRecall(samples: Tensor, data: Tensor, k: Int = 5) -> (precision: Double, recall: Double) {
     guard samples.rank == 2, data.rank == 2, samples.shape[1] == data.shape[1] else {
         fatalError("precisionRecall: expected samples [N, D] and data [M, D], got \(samples.shape) and \(data.shape)")
@@ -75,18 +76,34 @@ public func precisionRecall(samples: Tensor, data: Tensor, k: Int = 5) -> (preci
         fatalError("precisionRecall: k = \(k) needs more than k points in each set (\(samples.shape[0]) samples, \(data.shape[0]) data)")
     }
     let d = data.shape[1]
-    func points(_ t: Tensor) -> [[Double]] { (0..<t.shape[0]).map { i in (0..<d).map { Double(t.data[i * d + $0]) } } }
-    func distance(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot() }
-    /// Each point's distance to its k-th nearest neighbour in its own set.
-    func radii(_ set: [[Double]]) -> [Double] {
-        set.indices.map { i in set.indices.filter { $0 != i }.map { distance(set[i], set[$0]) }.sorted()[k - 1] }
+    /// The squared distance between point i of `a` and point j of `b` (both flat, d numbers a point).
+    func distance2(_ a: [Double], _ i: Int, _ b: [Double], _ j: Int) -> Double {
+        var sum = 0.0
+        for c in 0..<d { let v = a[i * d + c] - b[j * d + c]; sum += v * v }
+        return sum
+    }
+    /// Each point's squared distance to its k-th nearest neighbour in its own set (itself not counted),
+    /// keeping the k smallest seen so far in ascending order.
+    func radii(_ set: [Double]) -> [Double] {
+        let n = set.count / d
+        return (0..<n).map { i in
+            var nearest = [Double](repeating: .infinity, count: k)
+            for j in 0..<n where j != i {
+                let v = distance2(set, i, set, j)
+                guard v < nearest[k - 1] else { continue }
+                var p = k - 1                                       // insert v, shifting larger ones up
+                while p > 0, nearest[p - 1] > v { nearest[p] = nearest[p - 1]; p -= 1 }
+                nearest[p] = v
+            }
+            return nearest[k - 1]
+        }
     }
     /// The share of `queries` inside some ball of `set`.
-    func covered(_ queries: [[Double]], by set: [[Double]]) -> Double {
-        let r = radii(set)
-        let inside = queries.filter { q in set.indices.contains { distance(q, set[$0]) <= r[$0] } }.count
-        return Double(inside) / Double(queries.count)
+    func covered(_ queries: [Double], by set: [Double]) -> Double {
+        let r = radii(set), n = set.count / d, m = queries.count / d
+        let inside = (0..<m).filter { q in (0..<n).contains { distance2(queries, q, set, $0) <= r[$0] } }.count
+        return Double(inside) / Double(m)
     }
-    let s = points(samples), x = points(data)
+    let s = samples.data.map(Double.init), x = data.data.map(Double.init)
     return (covered(s, by: x), covered(x, by: s))
 }

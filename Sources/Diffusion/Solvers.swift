@@ -25,38 +25,68 @@
 import Foundation
 import Tensor
 
+/// Where a step of a deterministic solver stands: α = √ᾱ and σ = √(1 − ᾱ) at the step's time
+/// (α = 1, σ = 0 for x₀ itself), in Double.
+public struct NoiseLevel: Equatable, Sendable {
+    public var alpha: Double
+    public var sigma: Double
+    public init(alpha: Double, sigma: Double) { self.alpha = alpha; self.sigma = sigma }
+    /// Step t of `schedule`, or x₀ (the clean data) for t = −1.
+    public init(_ t: Int, _ schedule: NoiseSchedule) {
+        guard t >= 0 else { self.init(alpha: 1, sigma: 0); return }
+        let a = Double(schedule.alphaBar[t])
+        self.init(alpha: a.squareRoot(), sigma: (1 - a).squareRoot())
+    }
+    /// The half-log signal-to-noise ratio λ = log(α/σ) (+∞ at x₀).
+    public var lambda: Double { log(alpha / sigma) }
+}
+
 public enum DPMSolver {
     /// Samples by DPM-Solver++(2M) from x_T on `steps` steps of the trailing grid, one network call per
     /// step; deterministic (no noise drawn). No gradients.
     public static func sample(_ model: NoisePredictor, from xT: Tensor, schedule: NoiseSchedule, steps: Int) -> Tensor {
-        let taus = DDIM.timesteps(count: steps, steps: schedule.steps)
-        return withoutGradients {
+        sample(model, from: xT, schedule: schedule, times: DDIM.timesteps(count: steps, steps: schedule.steps))
+    }
+
+    /// The same on any decreasing list of times `times` (the last step lands on x₀).
+    public static func sample(_ model: NoisePredictor, from xT: Tensor, schedule: NoiseSchedule, times: [Int]) -> Tensor {
+        withoutGradients {
             var x = xT
-            var previous: (x0: Tensor, lambda: Double)? = nil
-            for (i, t) in taus.enumerated() {
-                let next = i + 1 < taus.count ? taus[i + 1] : -1            // −1: land on x₀
-                let (alpha, sigma) = coefficients(t, schedule)
+            var previous: (x0: Tensor, level: NoiseLevel)? = nil
+            for (i, t) in times.enumerated() {
+                let level = NoiseLevel(t, schedule), next = NoiseLevel(i + 1 < times.count ? times[i + 1] : -1, schedule)
                 let epsilon = model(x, [Int](repeating: t, count: x.shape[0]))
-                let x0 = (x - epsilon * Float(sigma)) / Float(alpha)          // data prediction x̂₀
-                let lambda = log(alpha / sigma)
-                if next < 0 { return x0 }                                      // σ = 0: the step lands on x̂₀
-                let (alphaNext, sigmaNext) = coefficients(next, schedule)
-                let h = log(alphaNext / sigmaNext) - lambda
-                var d = x0
-                if let previous {
-                    let r = (lambda - previous.lambda) / h
-                    d = x0 * Float(1 + 1 / (2 * r)) - previous.x0 * Float(1 / (2 * r))
-                }
-                x = x * Float(sigmaNext / sigma) - d * Float(alphaNext * (exp(-h) - 1))
-                previous = (x0, lambda)
+                let x0 = (x - epsilon * Float(level.sigma)) / Float(level.alpha)   // data prediction x̂₀
+                x = (stepReplacement ?? libraryStep)(x, x0, previous, level, next)
+                previous = (x0, level)
             }
             return x
         }
     }
 
-    /// α_t = √ᾱ_t and σ_t = √(1 − ᾱ_t), in Double.
-    static func coefficients(_ t: Int, _ schedule: NoiseSchedule) -> (alpha: Double, sigma: Double) {
-        let a = Double(schedule.alphaBar[t])
-        return (a.squareRoot(), (1 - a).squareRoot())
+    /// One step of DPM-Solver++(2M) from `level` to `next`, given this step's x̂₀ and, after the first
+    /// step, the previous step's x̂₀ and level (second order); first order (= DDIM) without it, and at the
+    /// last step, which lands on x₀ (σ = 0: the step returns x̂₀).
+    /// ```
+    /// h = λ_next − λ,  r = (λ − λ_prev)/h,  D = (1 + 1/(2r))·x̂₀ − 1/(2r)·x̂₀_prev
+    /// x_next = (σ_next/σ)·x − α_next·(e^(−h) − 1)·D
+    /// ```
+    public static func step(_ x: Tensor, _ x0: Tensor, previous: (x0: Tensor, level: NoiseLevel)?,
+                            from level: NoiseLevel, to next: NoiseLevel) -> Tensor {
+        guard next.sigma > 0 else { return x0 }
+        let h = next.lambda - level.lambda
+        var d = x0
+        if let previous {
+            let r = (level.lambda - previous.level.lambda) / h
+            d = x0 * Float(1 + 1 / (2 * r)) - previous.x0 * Float(1 / (2 * r))
+        }
+        return x * Float(next.sigma / level.sigma) - d * Float(next.alpha * (exp(-h) - 1))
+    }
+
+    /// A replacement for `step`, set once at the start of a run: chapter 8's `--mine` puts the learner's
+    /// step here, so `sample` runs it.
+    nonisolated(unsafe) public static var stepReplacement: ((Tensor, Tensor, (x0: Tensor, level: NoiseLevel)?, NoiseLevel, NoiseLevel) -> Tensor)?
+    static let libraryStep: (Tensor, Tensor, (x0: Tensor, level: NoiseLevel)?, NoiseLevel, NoiseLevel) -> Tensor = {
+        step($0, $1, previous: $2, from: $3, to: $4)
     }
 }

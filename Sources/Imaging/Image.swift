@@ -305,4 +305,18 @@ public struct Image: Equatable, Sendable {
         }
         return out
     }
+
+    /// Images one above the other, top to bottom, `gap` pixels apart on `background`; left-aligned.
+    public static func vstack(_ images: [Image], gap: Int = 0, background: Color = .darkBackground) -> Image {
+        let w = images.map(\.width).max() ?? 0
+        let h = images.reduce(0) { $0 + $1.height } + gap * max(0, images.count - 1)
+        let channels = images.allSatisfy { $0.channels == 1 } ? 1 : 3
+        var out = Image(width: w, height: h, channels: channels, color: background)
+        var y = 0
+        for image in images {
+            out.paste(image, x: 0, y: y)
+            y += image.height + gap
+        }
+        return out
+    }
 }

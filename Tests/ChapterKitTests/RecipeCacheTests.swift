@@ -145,4 +145,27 @@ struct RecipeCacheTests {
         try Data("not a safetensors file".utf8).write(to: URL(fileURLWithPath: record.path))
         #expect(base.cachedModel(in: dir) == nil)
     }
+
+    @Test("alsoIn: a sound copy in another folder is loaded from there and not copied; a damaged one there is passed over and left alone")
+    func otherFolders() throws {
+        let elsewhere = folder(), here = folder()
+        defer { for d in [elsewhere, here] { try? FileManager.default.removeItem(atPath: d) } }
+        let (trained, first) = try base.trainOrLoad(in: elsewhere, retrain: false, label: nil)
+        let (loaded, record) = try base.trainOrLoad(in: here, alsoIn: [elsewhere], retrain: false, label: nil)
+        #expect(record.fromCache && record.path == first.path && loaded.weight.data == trained.weight.data)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: here).isEmpty, "loaded from elsewhere, nothing written here")
+        // With retrain the other folder is not consulted; a `training` closure replaces the recipe's own.
+        var calls = 0
+        let (_, retrained) = try base.trainOrLoad(in: here, alsoIn: [elsewhere], retrain: true, label: nil) { model, progress in
+            calls += 1
+            return try base.train(model, progress: progress)
+        }
+        #expect(!retrained.fromCache && calls == 1 && retrained.path.hasPrefix(here))
+        // A damaged copy elsewhere: the one here is loaded, and the damaged file is not touched.
+        try FileManager.default.removeItem(atPath: retrained.path)
+        try Data("not a safetensors file".utf8).write(to: URL(fileURLWithPath: first.path))
+        let (_, fresh) = try base.trainOrLoad(in: here, alsoIn: [elsewhere], retrain: false, label: nil)
+        #expect(!fresh.fromCache && fresh.path.hasPrefix(here))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first.path)) == Data("not a safetensors file".utf8))
+    }
 }

@@ -62,6 +62,15 @@ func makeTemporaryDirectory(_ name: String = #function) throws -> String {
 }
 
 @Suite struct DrawingTests {
+    @Test func vstackPutsImagesTopToBottomOnTheBackground() {
+        // A 2×1 gray [10, 20] above a 1×2 gray [30, 40], 1 pixel apart on black: 2 wide, 1 + 1 + 2 = 4 tall,
+        // rows [10, 20], [0, 0] (the gap), [30, 0] and [40, 0] (the narrower image left-aligned).
+        let stacked = Image.vstack([Image(width: 2, height: 1, channels: 1, pixels: [10, 20]),
+                                    Image(width: 1, height: 2, channels: 1, pixels: [30, 40])], gap: 1, background: .black)
+        #expect(stacked.width == 2 && stacked.height == 4 && stacked.channels == 1)
+        #expect((0..<4).map { y in (0..<2).map { stacked[$0, y, 0] } } == [[10, 20], [0, 0], [30, 0], [40, 0]])
+    }
+
     @Test func upscaleRepeatsEachPixelInABlock() {
         // 2x1 gray [10, 20] upscaled by 3 -> 6x3, columns 0-2 are 10, 3-5 are 20.
         let big = Image(width: 2, height: 1, channels: 1, pixels: [10, 20]).upscaled(by: 3)
