@@ -51,14 +51,14 @@ public enum ProgressiveDistillation {
     /// ```
     /// At the last step (z₂ is x₀: α₂ = 1, σ₂ = 0) the target is z₂ itself.
     public static func target(_ z: Tensor, twoStepsLater z2: Tensor, from: [NoiseLevel], to: [NoiseLevel]) -> Tensor {
-        if let targetReplacement {
-            func column(_ values: [Double]) -> Tensor { perExample(values.map { Float($0) }, like: z) }
-            return targetReplacement(z, z2, column(from.map(\.alpha)), column(from.map(\.sigma)),
-                                     column(to.map(\.alpha)), column(to.map(\.sigma)))
-        }
-        let ratio = perExample(zip(from, to).map { Float($1.sigma / $0.sigma) }, like: z)
-        let alpha = perExample(from.map { Float($0.alpha) }, like: z)
-        let alpha2 = perExample(to.map { Float($0.alpha) }, like: z)
+        func column(_ values: [Double]) -> Tensor { perExample(values.map { Float($0) }, like: z) }
+        return (targetReplacement ?? targetFormula)(z, z2, column(from.map(\.alpha)), column(from.map(\.sigma)),
+                                                    column(to.map(\.alpha)), column(to.map(\.sigma)))
+    }
+
+    /// The same with the levels as per-example columns `[B, 1, …]`: (z, z₂, α, σ, α₂, σ₂) → x̃.
+    public static let targetFormula: (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor) -> Tensor = { z, z2, alpha, sigma, alpha2, sigma2 in
+        let ratio = sigma2 / sigma
         return (z2 - ratio * z) / (alpha2 - ratio * alpha)
     }
 

@@ -64,6 +64,37 @@ public enum DPMSolver {
         }
     }
 
+    /// `count` steps evenly spaced in λ = ½·log(ᾱ/(1 − ᾱ)) (Lu et al. 2022, "DPM-Solver": their step-size schedule,
+    /// uniform in log-SNR), from T − 1 down; the sampler then lands on x₀:
+    /// ```
+    /// λ*_i = λ_{T−1} + i·(λ_0 − λ_{T−1})/count,   i = 0…count−1
+    /// t_i = the step whose λ_t is nearest λ*_i (the smaller on a tie)
+    /// t_i = min(max(t_i, count − 1 − i), t_{i−1} − 1)     strictly below the step before, and room left for the rest
+    /// ```
+    /// (Near t = 0 λ changes fast and several targets can fall nearest the same step; the two clamps keep the grid
+    /// strictly decreasing and never below 0.)
+    /// The trailing grid spaces steps evenly in t; this one spends them where λ changes, which on the linear
+    /// schedule means more of them near t = 0.
+    public static func logSNRTimesteps(count: Int, schedule: NoiseSchedule) -> [Int] {
+        if let gridReplacement { return gridReplacement(count, schedule.alphaBar) }
+        let T = schedule.steps
+        guard count >= 1, count <= T else { fatalError("DPMSolver.logSNRTimesteps: count \(count) must be in 1…\(T)") }
+        let lambda = schedule.alphaBar.map { a in 0.5 * log(Double(a) / (1 - Double(a))) }
+        var grid: [Int] = []
+        for i in 0..<count {
+            let target = lambda[T - 1] + Double(i) * (lambda[0] - lambda[T - 1]) / Double(count)
+            var nearest = (0..<T).min { abs(lambda[$0] - target) < abs(lambda[$1] - target) }!   // the smaller t on a tie
+            nearest = max(nearest, count - 1 - i)                    // leave a step for each i still to come
+            if let last = grid.last { nearest = min(nearest, last - 1) }
+            grid.append(nearest)
+        }
+        return grid
+    }
+
+    /// A replacement for `logSNRTimesteps` taking (count, ᾱ), set once at the start of a run: chapter 8's
+    /// `--mine` puts the learner's grid here.
+    nonisolated(unsafe) public static var gridReplacement: ((Int, [Float]) -> [Int])?
+
     /// One step of DPM-Solver++(2M) from `level` to `next`, given this step's x̂₀ and, after the first
     /// step, the previous step's x̂₀ and level (second order); first order (= DDIM) without it, and at the
     /// last step, which lands on x₀ (σ = 0: the step returns x̂₀).

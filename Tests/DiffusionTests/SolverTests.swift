@@ -50,6 +50,29 @@ struct SolverTests {
         #expect(dpm.data == ddim.data)
     }
 
+    @Test("the log-SNR grid: starts at T − 1, strictly decreasing, each step nearest its target λ, more steps near t = 0 than the trailing grid")
+    func logSNRGrid() throws {
+        let lambda = schedule.alphaBar.map { 0.5 * log(Double($0) / (1 - Double($0))) }
+        for count in [1, 2, 5, 16, 64] {
+            let grid = DPMSolver.logSNRTimesteps(count: count, schedule: schedule)
+            #expect(grid.count == count && grid.first == 999 && zip(grid, grid.dropFirst()).allSatisfy { $0 > $1 }, "\(count): \(grid)")
+            // Each step is the one nearest its target λ (λ is monotonic in t, so the nearer neighbour decides), unless it
+            // had to be put one below the step before.
+            for (i, t) in grid.enumerated() {
+                let target = lambda[999] + Double(i) * (lambda[0] - lambda[999]) / Double(count)
+                let nearest = (t == 0 || abs(lambda[t] - target) <= abs(lambda[t - 1] - target))
+                    && (t == 999 || abs(lambda[t] - target) <= abs(lambda[t + 1] - target))
+                #expect(nearest || (i > 0 && t == grid[i - 1] - 1), "count \(count), i = \(i): t = \(t)")
+            }
+        }
+        // With 2 steps the second is where λ is halfway between λ_999 ≈ −5.06 and λ_0 ≈ 4.6: ᾱ ≈ 0.39, at t = 302 on the
+        // linear schedule, not at 499 as on the trailing grid.
+        let two = DPMSolver.logSNRTimesteps(count: 2, schedule: schedule)
+        #expect(two[1] > 250 && two[1] < 420 && DDIM.timesteps(count: 2, steps: 1000) == [999, 499], "\(two)")
+        // 16 steps: the last lies closer to t = 0 than the trailing grid's 61.
+        #expect(DPMSolver.logSNRTimesteps(count: 16, schedule: schedule).last! < DDIM.timesteps(count: 16, steps: 1000).last!)
+    }
+
     @Test("precision and recall worked by hand in 1-D")
     func precisionAndRecall() throws {
         // Data 0…5 with k = 1: every ball has radius 1. Samples 0.5 (in the ball of 0 and of 1) and 10 (in none):
