@@ -46,7 +46,7 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-O"] + cpuFlags)]
 /// Chapters that have exercises: each has a learner module `ExercisesNN` (exercises/ChapterNN),
 /// its solutions `SolutionsNN` (solutions/ChapterNN) and a runner `checkNN`, which `swift test` and
 /// `swift run progress` run each check in (a child process, so a crash or an endless loop is contained).
-let exerciseChapters = ["00", "01", "02", "03", "04", "05", "06", "07"]
+let exerciseChapters = ["00", "01", "02", "03", "04", "05", "06", "07", "08"]
 
 let exerciseTargets: [Target] = exerciseChapters.flatMap { nn -> [Target] in [
     .target(name: "Exercises\(nn)", dependencies: ["Tensor", "NN", "ExerciseSupport"], path: "exercises/Chapter\(nn)"),
@@ -72,6 +72,7 @@ let package = Package(
         .executable(name: "05-attention", targets: ["05-attention"]),
         .executable(name: "06-text", targets: ["06-text"]),
         .executable(name: "07-latent", targets: ["07-latent"]),
+        .executable(name: "08-few-steps", targets: ["08-few-steps"]),
         .executable(name: "a-fast", targets: ["a-fast"]),
     ],
     dependencies: [
@@ -112,10 +113,12 @@ let package = Package(
                           path: "Chapters/06-Text", exclude: ["README.md", "figures"]),
         .executableTarget(name: "07-latent", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises07"],
                           path: "Chapters/07-Latent", exclude: ["README.md", "figures"]),
+        .executableTarget(name: "08-few-steps", dependencies: ["ChapterKit", "Imaging", "Diffusion", "Datasets", "NN", "Tensor", "Exercises08"],
+                          path: "Chapters/08-FewSteps", exclude: ["README.md", "figures"]),
         // Appendix A times its own kernels against the library's, so it is compiled like the library (-O, the CPU's vectors).
         .executableTarget(name: "a-fast", dependencies: ["ChapterKit", "Imaging", "Tensor"], path: "Chapters/A-Fast",
                           exclude: ["README.md", "figures"], swiftSettings: fast),
-        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "04-time", "05-attention", "06-text", "07-latent", "a-fast", "Imaging", "Datasets"]),
+        .testTarget(name: "ChapterTests", dependencies: ["00-tensors", "01-noise", "02-mlp", "03-unet", "04-time", "05-attention", "06-text", "07-latent", "08-few-steps", "a-fast", "Imaging", "Datasets"]),
         .testTarget(name: "ChapterKitTests", dependencies: ["ChapterKit", "Diffusion", "NN", "Tensor"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tensor", "Imaging"]),
         .target(name: "ExerciseSupport"),

@@ -389,4 +389,107 @@ struct WrongAnswerTests {
         api.latentScaleFactor = { latents in 1 / (try Chapter07Solutions.api.latentScaleFactor(latents)) }  // std, not 1/std
         expectRejected(checks, "latentScaleFactor", api, "the standard deviation itself instead of 1/std")
     }
+
+    @Test("chapter 8: λ without its ½ or its 1 − ᾱ; a grid uniform in t, with repeats, or the larger t of a tie; a step always first order, with r inverted, e^h, or no landing on x̂₀; a target of z₂ or with σ/σ₂")
+    func chapter08() {
+        let checks = Chapter08Checks.all
+        var api = Chapter08Solutions.api
+        api.halfLogSNR = { a in Foundation.log(a / (1 - a)) }  // the full log-SNR: no ½
+        expectRejected(checks, "halfLogSNR", api, "log(ᾱ/(1 − ᾱ)) without the ½")
+        api = Chapter08Solutions.api
+        api.halfLogSNR = { a in 0.5 * Foundation.log(a) }  // the noise's 1 − ᾱ forgotten
+        expectRejected(checks, "halfLogSNR", api, "½·log ᾱ alone")
+        api = Chapter08Solutions.api
+        api.logSNRTimesteps = { count, alphaBar in  // chapter 2's trailing grid: uniform in t
+            let T = Double(alphaBar.count)
+            return (0..<count).map { i in Int((T - Double(i) * T / Double(count)).rounded()) - 1 }
+        }
+        expectRejected(checks, "logSNRTimesteps", api, "the trailing grid, uniform in t instead of in λ")
+        api = Chapter08Solutions.api
+        api.logSNRTimesteps = { count, alphaBar in  // nearest steps, never pushed below the previous one: repeats
+            let T = alphaBar.count
+            let lambda = alphaBar.map { 0.5 * Foundation.log(Double($0) / (1 - Double($0))) }
+            return (0..<count).map { i in
+                let target = lambda[T - 1] + Double(i) * (lambda[0] - lambda[T - 1]) / Double(count)
+                return (0..<T).min { Swift.abs(lambda[$0] - target) < Swift.abs(lambda[$1] - target) }!
+            }
+        }
+        expectRejected(checks, "logSNRTimesteps", api, "a grid not kept strictly decreasing (repeated steps)")
+        api = Chapter08Solutions.api
+        api.logSNRTimesteps = { count, alphaBar in  // the larger t on a tie (the scan keeps the last minimum)
+            let T = alphaBar.count
+            let lambda = alphaBar.map { 0.5 * Foundation.log(Double($0) / (1 - Double($0))) }
+            var grid: [Int] = []
+            for i in 0..<count {
+                let target = lambda[T - 1] + Double(i) * (lambda[0] - lambda[T - 1]) / Double(count)
+                var best = 0
+                for t in 0..<T where Swift.abs(lambda[t] - target) <= Swift.abs(lambda[best] - target) { best = t }
+                grid.append(grid.last.map { Swift.min(best, $0 - 1) } ?? best)
+            }
+            return grid
+        }
+        expectRejected(checks, "logSNRTimesteps", api, "the larger t on an exact tie")
+        api = Chapter08Solutions.api
+        api.logSNRTimesteps = { count, alphaBar in  // kept below the step before, but with no room left: below 0 from 53 steps
+            let T = alphaBar.count
+            let lambda = alphaBar.map { 0.5 * Foundation.log(Double($0) / (1 - Double($0))) }
+            var grid: [Int] = []
+            for i in 0..<count {
+                let target = lambda[T - 1] + Double(i) * (lambda[0] - lambda[T - 1]) / Double(count)
+                let nearest = (0..<T).min { Swift.abs(lambda[$0] - target) < Swift.abs(lambda[$1] - target) }!
+                grid.append(grid.last.map { Swift.min(nearest, $0 - 1) } ?? nearest)
+            }
+            return grid
+        }
+        expectRejected(checks, "logSNRTimesteps", api, "a grid that runs below t = 0 with many steps")
+        api = Chapter08Solutions.api
+        api.dpmSolverStep = { x, x0, _, from, to in  // `previous` ignored: always first order (DDIM)
+            try Chapter08Solutions.api.dpmSolverStep(x, x0, nil, from, to)
+        }
+        expectRejected(checks, "dpmSolverStep", api, "the previous x̂₀ ignored (always first order)")
+        api = Chapter08Solutions.api
+        api.dpmSolverStep = { x, x0, previous, from, to in  // r = h/h_prev, the inverse ratio
+            guard to.sigma > 0 else { return x0 }
+            let lambdaFrom = Foundation.log(from.alpha / from.sigma), h = Foundation.log(to.alpha / to.sigma) - lambdaFrom
+            var d = x0
+            if let previous {
+                let r = h / (lambdaFrom - Foundation.log(previous.alpha / previous.sigma))
+                d = x0 * Float(1 + 1 / (2 * r)) - previous.x0 * Float(1 / (2 * r))
+            }
+            return x * Float(to.sigma / from.sigma) - d * Float(to.alpha * (Foundation.exp(-h) - 1))
+        }
+        expectRejected(checks, "dpmSolverStep", api, "r inverted (h/h_prev instead of h_prev/h)")
+        api = Chapter08Solutions.api
+        api.dpmSolverStep = { x, x0, previous, from, to in  // e^h − 1 where e^(−h) − 1 belongs
+            guard to.sigma > 0 else { return x0 }
+            let lambdaFrom = Foundation.log(from.alpha / from.sigma), h = Foundation.log(to.alpha / to.sigma) - lambdaFrom
+            var d = x0
+            if let previous {
+                let r = (lambdaFrom - Foundation.log(previous.alpha / previous.sigma)) / h
+                d = x0 * Float(1 + 1 / (2 * r)) - previous.x0 * Float(1 / (2 * r))
+            }
+            return x * Float(to.sigma / from.sigma) - d * Float(to.alpha * (Foundation.exp(h) - 1))
+        }
+        expectRejected(checks, "dpmSolverStep", api, "e^h − 1 instead of e^(−h) − 1")
+        api = Chapter08Solutions.api
+        api.dpmSolverStep = { x, x0, previous, from, to in  // no special last step: λ_to = ∞ gives NaN with a previous step
+            let lambdaFrom = Foundation.log(from.alpha / from.sigma), h = Foundation.log(to.alpha / to.sigma) - lambdaFrom
+            var d = x0
+            if let previous {
+                let r = (lambdaFrom - Foundation.log(previous.alpha / previous.sigma)) / h
+                d = x0 * Float(1 + 1 / (2 * r)) - previous.x0 * Float(1 / (2 * r))
+            }
+            return x * Float(to.sigma / from.sigma) - d * Float(to.alpha * (Foundation.exp(-h) - 1))
+        }
+        expectRejected(checks, "dpmSolverStep", api, "the last step (σ = 0) not returning x̂₀")
+        api = Chapter08Solutions.api
+        api.distillationTarget = { _, z2, _, _, _, _ in z2 }  // the teacher's landing point itself
+        expectRejected(checks, "distillationTarget", api, "z₂ itself as the target")
+        api = Chapter08Solutions.api
+        api.distillationTarget = { z, z2, alpha, sigma, alpha2, sigma2 in  // σ/σ₂ where σ₂/σ belongs
+            let ratio = sigma / sigma2
+            return (z2 - ratio * z) / (alpha2 - ratio * alpha)
+        }
+        expectRejected(checks, "distillationTarget", api, "the ratio σ/σ₂ instead of σ₂/σ")
+    }
 }
