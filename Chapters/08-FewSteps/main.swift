@@ -28,6 +28,11 @@ let main = options.dataset
 let book = Notebook(chapter: Options.chapter, directory: options.directory, title: "Chapter 8: From a thousand steps to a few")
 let chapter2Folder = options.chapter2  // where `swift run -c release 02-mlp` caches its weights
 func fmt(_ v: Double, _ digits: Int = 3) -> String { Report.format(v, digits: digits) }
+/// 50306 → "50,306".
+func grouped(_ n: Int) -> String {
+    let digits = Array(String(n))
+    return String(digits.enumerated().flatMap { i, d in (i > 0 && (digits.count - i) % 3 == 0 ? [","] : []) + [d] })
+}
 func seconds(_ v: Double) -> String { String(format: v < 1 ? "%.2f s" : "%.1f s", v) }
 let dataColor = Color(190, 205, 235), sampleColor = Color(220, 80, 30)
 var trainedSomething = false
@@ -96,8 +101,8 @@ func provenance(_ record: TrainingRecord) -> String {
 let sets: [Toy2D] = [main] + Toy2D.allCases.filter { $0 != main }
 let models = sets.map { chapter2Model($0, label: "train \($0.rawValue)") }
 book.say("""
-    The networks are chapter 2's: an MLP on [x, y, t/T], width 128, 4 hidden layers, \(models[0].model.parameterCount) \
-    parameters, trained on ε for \(options.mlpRecipe(main).training.steps) steps of batch 256 on each dataset — \
+    The networks are chapter 2's: an MLP on [x, y, t/T], width 128, 4 hidden layers, \(grouped(models[0].model.parameterCount)) \
+    parameters, trained on ε for \(grouped(options.mlpRecipe(main).training.steps)) steps of batch 256 on each dataset — \
     \(zip(sets, models).map { "\($0.rawValue) \(provenance($1.record))" }.joined(separator: "; ")). \
     Every sampler below draws from the same x_T ~ N(0, I) per dataset, and every sample set is compared with \
     the same \(count) fresh data points.
@@ -200,7 +205,7 @@ let lambdaBetter = budgets.filter { $0 >= 4 }.filter { at(.dpmLambda, $0).energy
 let mid = quick ? 8 : 16
 let noiseToSignal = Double((1 - schedule.alphaBar[T - 1]).squareRoot() / schedule.alphaBar[T - 1].squareRoot())
 let ancestralWorst = budgets.filter { $0 >= 4 && at(.ddpm, $0).energy > max(at(.ddim, $0).energy, at(.dpm, $0).energy) }
-let ancestralBeatsAll = at(.ddpm, T).energy < min(at(.ddim, budgets.last!).energy, at(.dpm, budgets.last!).energy)
+let ancestralBeatsAll = [Solver.ddim, .dpm, .dpmLambda].allSatisfy { at(.ddpm, T).energy < at($0, budgets.last!).energy }
 let dpmBeats = budgets.filter { $0 >= 4 }.filter { at(.dpm, $0).energy < at(.ddim, $0).energy }
 book.say("""
     Measured in \(seconds(measureSeconds)) for the three datasets. On \(main.rawValue) at \(mid) calls DDIM scores \
@@ -211,11 +216,11 @@ book.say("""
     (\(dpmBeats.map(String.init).joined(separator: ", "))). At 1 and 2 calls the two are the same sampler: the first \
     step and the last are first order (and one ancestral step, which lands on x₀, adds no noise). One call is a \
     smear, not the rings: it returns x̂₀ = (x_T − σ·ε̂)/α at the first step of the grid, where σ/α = \(fmt(noiseToSignal, 3)), \
-    so the network's error is multiplied \(fmt(noiseToSignal, 3))-fold (section 8.5 comes back to this). The ancestral sampler \
+    so the network's error is multiplied \(fmt(noiseToSignal, 3))-fold (section 8.5 comes back to this). On this grid the ancestral sampler \
     is the worst of the three at \(ancestralWorst.isEmpty ? "no budget from 4 calls up" : ancestralWorst.map(String.init).joined(separator: ", ") + " calls") \
     — fresh noise at every step takes many steps to average out — but with its full \(T) calls it scores \
     \(fmt(at(.ddpm, T).energy)) (the floor is \(fmt(floor.energy))), \(ancestralBeatsAll ? "better than" : "not better than") \
-    either deterministic solver at \(budgets.last!) calls: with many small steps its noise washes out the network's own \
+    any deterministic solver here at \(budgets.last!) calls: with many small steps its noise washes out the network's own \
     errors, which a deterministic solver carries to the end.
 
     The grid matters as much as the order of the step. On the log-SNR grid DPM-Solver++(2M) beats itself on the \
@@ -252,7 +257,7 @@ for (name, m) in [("3 hidden layers", before), ("4 hidden layers", after)] {
         rings.sample(512, using: &rng)
     }
     ringsQuality[name] = (a, d, loss)
-    ringsRows.append([name, "\(m.model.parameterCount)", cell(a), cell(d), cell(d50)] + loss.map { fmt($0, 3) })
+    ringsRows.append([name, grouped(m.model.parameterCount), cell(a), cell(d), cell(d50)] + loss.map { fmt($0, 3) })
 }
 book.table(headers: ["rings", "parameters", "DDPM \(T): E · P · R", "DPM-Solver++(2M) \(fine)", "DDIM 50"]
            + DDPMTrainer.standardRanges.map { "loss, t in \($0.lowerBound)…\($0.upperBound - 1)" }, rows: ringsRows)
