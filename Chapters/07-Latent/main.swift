@@ -165,7 +165,6 @@ book.figure(ImageGrid(rows: channelRows, scale: 2, padding: 4, rowLabels: (0..<c
 book.section("7.3 The latent scale factor")
 let latentStart = Date()
 let latentScale = LatentSet.scale(of: autoencoder)
-makeTrainingLatents = { LatentSet(autoencoder: autoencoder, count: latentRecipe.latents) }
 var randomRNG = RandomGenerator(seed: seed &+ 74)
 let randomLatents = Tensor.randn(Autoencoder.latentShape(count: 8, side: imageSide), using: &randomRNG)
 let randomDecoded = clipped(withoutGradients { autoencoder.decode(randomLatents / latentScale) })
@@ -190,8 +189,16 @@ book.say("""
 
 book.section("7.4 Text-to-image diffusion in the latent")
 let (model, trained) = mine != nil
-    ? book.must("--mine") { try latentRecipe.trainUncached(label: "train latent text-to-image (your code)") { try latentRecipe.train($0, progress: $1) } }
-    : book.must { try latentRecipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train latent text-to-image") }
+    ? book.must("--mine") {
+        try latentRecipe.trainUncached(label: "train latent text-to-image (your code)") {
+            try latentRecipe.train($0, on: LatentSet(autoencoder: autoencoder, count: latentRecipe.latents), progress: $1)
+        }
+    }
+    : book.must {
+        try latentRecipe.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train latent text-to-image") {
+            try latentRecipe.train($0, on: LatentSet(autoencoder: autoencoder, count: latentRecipe.latents), progress: $1)
+        }
+    }
 let ldm = LatentDiffusion(autoencoder: autoencoder, model: model, scale: latentScale)
 if trained.fromCache {
     book.say("Loaded cached weights from \(trained.fileName) (trained earlier in \(seconds(trained.seconds))); --retrain trains again.")
@@ -490,12 +497,14 @@ func runAblations() {
         l.training.target = target
         let (ae, aeRec) = book.must { try l.autoencoder.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train the autoencoder (\(name))") }
         let scale = LatentSet.scale(of: ae)
-        makeTrainingLatents = { LatentSet(autoencoder: ae, count: l.latents) }
-        let (m, rec) = book.must { try l.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (\(name))") }
+        let (m, rec) = book.must {
+            try l.trainOrLoad(in: book.directory, retrain: options.run.retrain, label: "train (\(name))") {
+                try l.train($0, on: LatentSet(autoencoder: ae, count: l.latents), progress: $1)
+            }
+        }
         let images = draw(LatentDiffusion(autoencoder: ae, model: m, scale: scale), evalTokens, scale: 3, seed: seed &+ 77)
         rows.append(row(name + " (s = \(fmt(Double(scale), 3)))", measure(images), aeRec.seconds + rec.seconds))
     }
-    makeTrainingLatents = { LatentSet(autoencoder: autoencoder, count: latentRecipe.latents) }
     book.table(headers: ["model (\(perScale) prompts at w = 3)", "training time", "valid", "all three", "combinations drawn"], rows: rows)
     book.say("""
         One seed each (\(seed)); the weights are cached in the output folder. The pixel-space model is the same \
