@@ -151,7 +151,7 @@ func yardstick(_ set: Toy2D) -> Yardstick {
     return Yardstick(data: data, xT: xT, floor: Quality(energy: mean(\.energy), precision: mean(\.precision), recall: mean(\.recall)))
 }
 let yardsticks = Dictionary(uniqueKeysWithValues: sets.map { ($0, yardstick($0)) })
-var clock = Date()
+let clock = Date()
 var results: [Toy2D: [Solver: [Int: (quality: Quality, samples: Tensor)]]] = [:]
 for (set, m) in zip(sets, models) {
     let y = yardsticks[set]!
@@ -197,13 +197,13 @@ book.figure(Image.vstack(rows, gap: 6, background: .white), name: "samples-per-c
 
 func at(_ s: Solver, _ n: Int) -> Quality { ms[s]![n]!.quality }
 let few = quick ? 4 : 8
-let lambdaOf = { (t: Int) in 0.5 * log(Double(schedule.alphaBar[t]) / (1 - Double(schedule.alphaBar[t]))) }
 let trailingLast = DDIM.timesteps(count: few, steps: T).last!
+let lambdaOf = { (t: Int) in NoiseLevel(t, schedule).lambda }
 let lowShare = (lambdaOf(0) - lambdaOf(trailingLast)) / (lambdaOf(0) - lambdaOf(T - 1))
 let lambdaGrid = DPMSolver.logSNRTimesteps(count: few, schedule: schedule)
 let lambdaBetter = budgets.filter { $0 >= 4 }.filter { at(.dpmLambda, $0).energy < at(.dpm, $0).energy }
 let mid = quick ? 8 : 16
-let noiseToSignal = Double((1 - schedule.alphaBar[T - 1]).squareRoot() / schedule.alphaBar[T - 1].squareRoot())
+let noiseToSignal = 1 / exp(lambdaOf(T - 1))  // σ/α at the grid's first point
 let ancestralWorst = budgets.filter { $0 >= 4 && at(.ddpm, $0).energy > max(at(.ddim, $0).energy, at(.dpm, $0).energy) }
 let ancestralBeatsAll = [Solver.ddim, .dpm, .dpmLambda].allSatisfy { at(.ddpm, T).energy < at($0, budgets.last!).energy }
 let dpmBeats = budgets.filter { $0 >= 4 }.filter { at(.dpm, $0).energy < at(.ddim, $0).energy }
@@ -237,21 +237,19 @@ book.say("""
 book.section("8.4 The rings: why samples fell between them")
 let rings = Toy2D.rings
 let before = chapter2Model(rings, depth: 3, label: "train rings, 3 layers")
-let after = sets.firstIndex(of: rings).map { models[$0] } ?? chapter2Model(rings, label: "train rings")
-let ringsYard = yardsticks[rings] ?? yardstick(rings)
+let after = models[sets.firstIndex(of: rings)!]  // `sets` holds all three datasets
+let ringsYard = yardsticks[rings]!
 var ringsRows: [[String]] = []
 var ringsQuality: [String: (ancestral: Quality, deterministic: Quality, loss: [Double])] = [:]
 let fine = quick ? 50 : 200
 var ringsSamples: [Tensor] = []
 for (name, m) in [("3 hidden layers", before), ("4 hidden layers", after)] {
     var rng = RandomGenerator(seed: seed &+ 8_200)
-    // The 4-layer model's ancestral samples were drawn in 8.3 (same x_T, same data) if rings is among its datasets.
-    let ancestral = name == "4 hidden layers" ? results[rings]?[.ddpm]?[T]?.samples ?? draw(.ddpm, T, m.predictor, from: ringsYard.xT, using: &rng)
-        : draw(.ddpm, T, m.predictor, from: ringsYard.xT, using: &rng)
-    let deterministic = draw(.dpm, fine, m.predictor, from: ringsYard.xT, using: &rng)  // the ODE solved finely
-    let ddim50 = draw(.ddim, 50, m.predictor, from: ringsYard.xT, using: &rng)
-    let (a, d, d50) = (judge(ancestral, against: ringsYard.data), judge(deterministic, against: ringsYard.data),
-                       judge(ddim50, against: ringsYard.data))
+    // The 4-layer model's ancestral samples and their judgement are 8.3's (same x_T, same data).
+    let (a, ancestral) = name == "4 hidden layers" ? results[rings]![.ddpm]![T]!
+        : { let s = draw(.ddpm, T, m.predictor, from: ringsYard.xT, using: &rng); return (judge(s, against: ringsYard.data), s) }()
+    let d = judge(draw(.dpm, fine, m.predictor, from: ringsYard.xT, using: &rng), against: ringsYard.data)  // the ODE solved finely
+    let d50 = judge(draw(.ddim, 50, m.predictor, from: ringsYard.xT, using: &rng), against: ringsYard.data)
     ringsSamples.append(ancestral)
     let loss = DDPMTrainer.lossByTimeRange(m.predictor, schedule: schedule, batches: quick ? 2 : 8, seed: seed &+ 8_300) { rng in
         rings.sample(512, using: &rng)
@@ -290,7 +288,6 @@ book.say("""
 
 book.section("8.5 Progressive distillation: one step where the teacher took two")
 let distillation = options.distillation
-let teacherRecipe = distillation.teacher
 let teacherRun = chapter2Model(main, target: .velocity, label: "train \(main.rawValue) on v")
 book.say("""
     Solvers take better steps on the same network; distillation changes the network. Salimans & Ho (2022, \
