@@ -71,15 +71,13 @@ extension Recipe {
         let key = key(for: model)
         if !retrain {
             for other in others where other != directory {
-                let path = (other as NSString).appendingPathComponent(key + ".safetensors")
-                let lossPath = (other as NSString).appendingPathComponent(key + "-loss.csv")
+                let (path, lossPath) = cacheFiles(key, in: other)
                 if FileManager.default.fileExists(atPath: path), case .loaded(let record) = cached(model, path: path, lossPath: lossPath) {
                     return (model, record)
                 }
             }
         }
-        let path = (directory as NSString).appendingPathComponent(key + ".safetensors")
-        let lossPath = (directory as NSString).appendingPathComponent(key + "-loss.csv")
+        let (path, lossPath) = cacheFiles(key, in: directory)
         if !retrain, FileManager.default.fileExists(atPath: path) {
             switch cached(model, path: path, lossPath: lossPath) {
             case .loaded(let record): return (model, record)
@@ -113,8 +111,7 @@ extension Recipe {
     public func cachedModel(in directory: String) -> Model? {
         let model = makeModel()
         let key = key(for: model)
-        let path = (directory as NSString).appendingPathComponent(key + ".safetensors")
-        let lossPath = (directory as NSString).appendingPathComponent(key + "-loss.csv")
+        let (path, lossPath) = cacheFiles(key, in: directory)
         guard FileManager.default.fileExists(atPath: path), case .loaded = cached(model, path: path, lossPath: lossPath) else { return nil }
         return model
     }
@@ -155,6 +152,12 @@ extension Recipe {
         let losses = path.hasSuffix(".safetensors") ? (readLossLog(lossPath, steps: trainingSteps) ?? []) : []
         return (model, TrainingRecord(losses: losses, seconds: Double(metadata["train_seconds"] ?? "") ?? .nan,
                                       fromCache: true, path: path))
+    }
+
+    /// The two files of the cache entry `key` in `directory`: the weights and the loss log.
+    private func cacheFiles(_ key: String, in directory: String) -> (weights: String, lossLog: String) {
+        ((directory as NSString).appendingPathComponent(key + ".safetensors"),
+         (directory as NSString).appendingPathComponent(key + "-loss.csv"))
     }
 
     private func cached(_ model: Model, path: String, lossPath: String) -> CacheLookup {
