@@ -28,6 +28,21 @@ func runChapter(_ name: String, _ arguments: [String], input: String? = nil) thr
     return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
+/// Truncates the first cached weights file in `dir` whose name starts with `prefix` (as a crash mid-write
+/// would leave it), reruns `chapter` with `arguments`, and expects it to stop with exit status 1 and one
+/// line on stderr naming the file.
+func expectCorruptCacheNamed(_ chapter: String, _ arguments: [String], in dir: String, prefix: String,
+                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+    guard let file = try FileManager.default.contentsOfDirectory(atPath: dir).first(where: { $0.hasPrefix(prefix) && $0.hasSuffix(".safetensors") })
+    else { Issue.record("no cached \(prefix)… file in \(dir)", sourceLocation: sourceLocation); return }
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/" + file))
+    try handle.truncate(atOffset: 100)
+    try handle.close()
+    let broken = try runChapter(chapter, arguments)
+    #expect(broken.status == 1 && broken.stderr.contains(file), "stderr: \(broken.stderr)", sourceLocation: sourceLocation)
+    #expect(broken.stderr.split(separator: "\n").count == 1, "one line: \(broken.stderr)", sourceLocation: sourceLocation)
+}
+
 /// A fresh temporary folder.
 func temporaryDirectory(_ prefix: String) -> String {
     let path = NSTemporaryDirectory() + "\(prefix)-\(UUID().uuidString.prefix(8))"
