@@ -104,8 +104,18 @@ public enum ProgressiveDistillation {
     public static func round(student: Module, studentPrediction: @escaping DataPredictor, teacher: @escaping DataPredictor,
                              studentSteps n: Int, schedule: NoiseSchedule, options: TrainingOptions, seed: UInt64,
                              batch: (inout RandomGenerator) -> Tensor, progress: ((Int, Float) -> Void)? = nil) throws -> [Float] {
+        try round(student: student, studentSteps: n, schedule: schedule, options: options, seed: seed,
+                  batch: { rng in (batch(&rng), studentPrediction, teacher) }, progress: progress)
+    }
+
+    /// The same for a conditional model, whose predictions depend on each example's prompt: `batch` draws
+    /// the clean data with the student's and the teacher's x̂₀ for that batch's prompts (chapter 8 distils
+    /// a text-to-image model, its teacher guided, its student not).
+    public static func round(student: Module, studentSteps n: Int, schedule: NoiseSchedule, options: TrainingOptions, seed: UInt64,
+                             batch: (inout RandomGenerator) -> (x0: Tensor, student: DataPredictor, teacher: DataPredictor),
+                             progress: ((Int, Float) -> Void)? = nil) throws -> [Float] {
         try DDPMTrainer.loop(student, options: options, seed: seed, progress: progress) { parameters, optimizer, ema, rng in
-            let x0 = batch(&rng)
+            let (x0, studentPrediction, teacher) = batch(&rng)
             let value = loss(student: studentPrediction, teacher: teacher, x0: x0, studentSteps: n, schedule: schedule, using: &rng)
             return DDPMTrainer.update(value, parameters: parameters, optimizer: optimizer, ema: ema, clipNorm: options.clipNorm)
         }

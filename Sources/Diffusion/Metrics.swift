@@ -107,3 +107,29 @@ public func precisionRecall(samples: Tensor, data: Tensor, k: Int = 5) -> (preci
     let s = samples.data.map(Double.init), x = data.data.map(Double.init)
     return (covered(s, by: x), covered(x, by: s))
 }
+
+/// The mean squared difference between neighbouring pixels of images `[N, C, H, W]`, over every
+/// horizontally and vertically adjacent pair of every channel: how much *edge* the images hold. A
+/// blurred image has less than the sharp one it blurs; leftover noise has more. Chapter 8 divides a
+/// sampler's by the data's own, so 1 means "as sharp as the training images": the Shapes checker reads
+/// colour, shape and position, and cannot see a blurry one-step sample from a crisp one.
+public func edgeEnergy(_ images: Tensor) -> Double {
+    guard images.rank == 4, images.shape[2] > 1, images.shape[3] > 1 else {
+        fatalError("edgeEnergy: expected images [N, C, H, W] of at least 2×2, got \(images.shape)")
+    }
+    let h = images.shape[2], w = images.shape[3], planes = images.shape[0] * images.shape[1]
+    var sum = 0.0
+    images.data.withUnsafeBufferPointer { p in
+        for plane in 0..<planes {
+            let base = plane * h * w
+            for y in 0..<h {
+                for x in 0..<w {
+                    let v = Double(p[base + y * w + x])
+                    if x + 1 < w { let d = Double(p[base + y * w + x + 1]) - v; sum += d * d }
+                    if y + 1 < h { let d = Double(p[base + (y + 1) * w + x]) - v; sum += d * d }
+                }
+            }
+        }
+    }
+    return sum / Double(planes * (h * (w - 1) + (h - 1) * w))
+}

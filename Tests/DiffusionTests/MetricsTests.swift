@@ -34,4 +34,20 @@ struct MetricsTests {
         let scaled = energyDistance(Tensor([10, 10], shape: [1, 2]), toData: Tensor([0, 0, 20, 20], shape: [2, 2]))
         #expect(Swift.abs(scaled - d) < 1e-6)
     }
+
+    @Test("edge energy: by hand on a 2×3 image, 0 on a flat one, and a 3-tap blur of a step edge lowers it")
+    func edgeEnergyByHand() {
+        // [[0, 1, 3], [2, 2, 2]]: horizontal pairs (1, 4, 0, 0), vertical pairs (4, 1, 1) → 11 over 7 pairs.
+        #expect(abs(edgeEnergy(Tensor([0, 1, 3, 2, 2, 2], shape: [1, 1, 2, 3])) - 11.0 / 7) < 1e-12)
+        #expect(edgeEnergy(Tensor(repeating: 0.3, shape: [2, 3, 4, 4])) == 0)
+        // A step from −1 to 1 across 8 columns, and the same step smoothed by [¼, ½, ¼] along the row.
+        let step = (0..<8).map { Float($0 < 4 ? -1 : 1) }
+        let blurred: [Float] = (0..<8).map { (x: Int) -> Float in
+            let left: Float = step[max(x - 1, 0)], right: Float = step[min(x + 1, 7)]
+            return 0.25 * left + 0.5 * step[x] + 0.25 * right
+        }
+        let sharp = edgeEnergy(Tensor(Array(repeating: step, count: 4).flatMap { $0 }, shape: [1, 1, 4, 8]))
+        let soft = edgeEnergy(Tensor(Array(repeating: blurred, count: 4).flatMap { $0 }, shape: [1, 1, 4, 8]))
+        #expect(abs(sharp - 4 * 4 / 52.0) < 1e-12 && soft < sharp / 1.5, "sharp \(sharp), blurred \(soft)")
+    }
 }
