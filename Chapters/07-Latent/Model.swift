@@ -46,19 +46,23 @@ struct Options: ChapterCommand {
         try Bounds.check(guidance, "--guidance", in: 0...20)
     }
 
+    /// The autoencoder's recipe: chapter 7's defaults (`AutoencoderRecipe.chapter7`), then the flags.
     var autoencoderRecipe: AutoencoderRecipe {
-        let quick = common.quick
-        return AutoencoderRecipe(widths: quick ? [8, 16] : [32, 64], beta: beta, batch: quick ? 8 : 32,
-                                 training: TrainingOptions(steps: autoencoderSteps ?? (quick ? 30 : 600), learningRate: 0.002,
-                                                           emaDecay: 0),
-                                 seed: common.seed)
+        var recipe = AutoencoderRecipe.chapter7(quick: common.quick, seed: common.seed)
+        if let autoencoderSteps { recipe.training.steps = autoencoderSteps }
+        recipe.beta = beta
+        return recipe
     }
 
+    /// The latent model's recipe: chapter 7's defaults (`LatentRecipe.chapter7`), then the flags.
     var latentRecipe: LatentRecipe {
         let quick = common.quick
-        return LatentRecipe(autoencoder: autoencoderRecipe, channels: model.channels(quick: quick), textDim: quick ? 16 : 64,
-                            textLayers: 2, batch: model.batch(quick: quick), training: model.training(quick: quick, target: predict),
-                            latents: quick ? 64 : 4096, dropCaption: 0.1, dropAttribute: 0.15, seed: common.seed)
+        var recipe = LatentRecipe.chapter7(quick: quick, seed: common.seed)
+        recipe.autoencoder = autoencoderRecipe
+        recipe.channels = model.channels(quick: quick)
+        recipe.batch = model.batch(quick: quick)
+        recipe.training = model.training(quick: quick, target: predict)
+        return recipe
     }
     var perScale: Int { model.sampleCount(quick: common.quick) }
     var sampler: Sampler { model.sampler(quick: common.quick) }

@@ -29,6 +29,13 @@ public struct AutoencoderRecipe: Recipe {
         self.widths = widths; self.beta = beta; self.batch = batch; self.training = training; self.seed = seed
     }
 
+    /// Chapter 7's autoencoder as its default run trains it (the smaller one with `quick`): chapter 7
+    /// starts from this and applies its flags, chapter 8 asks for it as it is, so both find the same cache.
+    public static func chapter7(quick: Bool, seed: UInt64) -> AutoencoderRecipe {
+        AutoencoderRecipe(widths: quick ? [8, 16] : [32, 64], beta: 0.01, batch: quick ? 8 : 32,
+                          training: TrainingOptions(steps: quick ? 30 : 600, learningRate: 0.002, emaDecay: 0), seed: seed)
+    }
+
     public var name: String { "autoencoder" }
     public var trainingSteps: Int { training.steps }
     public static let flags = ["training.steps": "--autoencoder-steps", "beta": "--beta", "seed": "--seed", "widths": "widths (smaller with --quick)"]
@@ -129,6 +136,15 @@ public struct LatentRecipe: Recipe {
         self.autoencoder = autoencoder; self.channels = channels; self.textDim = textDim; self.textLayers = textLayers
         self.batch = batch; self.training = training; self.latents = latents; self.dropCaption = dropCaption
         self.dropAttribute = dropAttribute; self.seed = seed
+    }
+
+    /// Chapter 7's latent model as its default run trains it (the smaller one with `quick`): v-prediction,
+    /// width 32, batch 64, 1,000 steps of Adam at 0.002 with EMA 0.999, on 4,096 encoded images.
+    public static func chapter7(quick: Bool, seed: UInt64) -> LatentRecipe {
+        LatentRecipe(autoencoder: .chapter7(quick: quick, seed: seed), channels: quick ? 8 : 32, textDim: quick ? 16 : 64,
+                     textLayers: 2, batch: quick ? 16 : 64,
+                     training: TrainingOptions(steps: quick ? 40 : 1000, learningRate: 0.002, emaDecay: 0.999, target: .velocity),
+                     latents: quick ? 64 : 4096, dropCaption: 0.1, dropAttribute: 0.15, seed: seed)
     }
 
     public var name: String { "latent-text" }
