@@ -29,6 +29,13 @@ struct Options: ChapterCommand {
     var chapter2: String = "output/02-mlp"
     @Option(parsing: .unconditional, help: "Steps of the first teacher, halved by each round down to 1 (a power of 2, default 256; 8 with --quick).")
     var teacherSteps: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Where chapter 7 cached its weights, looked in before training them here (default: output/07-latent).",
+                                                        valueName: "dir"))
+    var chapter7: String = "output/07-latent"
+    @Option(parsing: .unconditional, help: "Prompts drawn per image measurement, one sample each (default 100; 8 with --quick).")
+    var imageSamples: Int?
+    @Option(parsing: .unconditional, help: "Training steps of each round distilling the image model (default 400; 20 with --quick).")
+    var imageRoundSteps: Int?
 
     @Flag(help: "Sample and distil with your build exercises (exercises/Chapter08: logSNRTimesteps, dpmSolverStep, distillationTarget) and grade the result.")
     var mine = false
@@ -37,6 +44,8 @@ struct Options: ChapterCommand {
         try Bounds.check(samples, "--samples", in: 50...5000)
         try Bounds.check(roundSteps, "--round-steps", in: Bounds.trainSteps)
         try Bounds.check(teacherSteps, "--teacher-steps", in: 2...512)
+        try Bounds.check(imageSamples, "--image-samples", in: 4...1000)
+        try Bounds.check(imageRoundSteps, "--image-round-steps", in: Bounds.trainSteps)
         if let teacherSteps, teacherSteps & (teacherSteps - 1) != 0 {
             throw ValidationError("--teacher-steps must be a power of 2 (each round halves it down to 1), got \(teacherSteps)")
         }
@@ -48,6 +57,18 @@ struct Options: ChapterCommand {
     /// Chapter 2's recipe for `dataset` (4 hidden layers, or `depth`), trained on ε as chapter 2 trains it or on v.
     func mlpRecipe(_ dataset: Toy2D, depth: Int = 4, target: PredictionTarget = .epsilon) -> MLPRecipe {
         MLPRecipe.chapter2(dataset: dataset, quick: quick, seed: common.seed, depth: depth, target: target)
+    }
+
+    var imageSampleCount: Int { imageSamples ?? (quick ? 8 : 100) }
+    /// Chapter 7's latent model (and autoencoder) as chapter 7's default run trains them.
+    var latentRecipe: LatentRecipe { LatentRecipe.chapter7(quick: quick, seed: common.seed) }
+
+    /// The image model's distillation: guided at w = 3 (chapter 7's default), from 64 DDIM steps (8 with --quick).
+    var imageDistillation: ImageDistillationRecipe {
+        ImageDistillationRecipe(teacher: latentRecipe, guidance: 3, teacherSteps: quick ? 8 : 64,
+                                training: TrainingOptions(steps: imageRoundSteps ?? (quick ? 20 : 400), learningRate: 2e-4,
+                                                          warmupFraction: 0.05, emaDecay: 0),
+                                batch: quick ? 8 : 32, seed: common.seed)
     }
 
     var distillation: DistillationRecipe {
