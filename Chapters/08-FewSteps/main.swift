@@ -545,9 +545,9 @@ if mine != nil {
         DDPM's full \(T)-step chain, \(2 * T) passes, \(pct(imageAt(.ddpm, T).all)) %. \
         \(saturated.isEmpty ? "" : "The checker's verdict saturates: from 4 steps up \(saturated.map(\.short).joined(separator: ", ")) stay at 98 % or more. ")\
         With guidance even one step's x̂₀ has the prompt's colour, shape and position — this task is easy for the \
-        model, and the checker reads attributes, not finish. What it cannot see is in the pictures: at 1 step the \
-        shapes sit on a textured grey haze, and at 2 a faint ghost of another shape remains in some. The second table \
-        measures the texture: the samples' **edge energy**, the mean squared difference between neighbouring pixels \
+        model, and the checker reads attributes, not finish. What it cannot see is how clean the picture is: a \
+        sample may carry haze or noise around a shape the checker reads correctly (the figure's first column). The \
+        second table measures that: the samples' **edge energy**, the mean squared difference between neighbouring pixels \
         (`edgeEnergy`, Sources/Diffusion/Metrics.swift), as a multiple of the same for \(imagePrompts) training images \
         encoded and decoded by the autoencoder — the sharpest the decoder draws them (the raw images have \
         \(fmt(rawEdges / referenceEdges, 2))× as much: the decoder softens edges, chapter 7). 1 is \
