@@ -81,6 +81,48 @@ struct DistillationTests {
         #expect(after < 0.05 && after < before / 5, "max error of the one-step student at the probe: \(before) → \(after)")
     }
 
+    @Test("the conditional round: each batch's predictors see its own labels, and a one-step student learns each class's exact map")
+    func conditionalRound() throws {
+        // Two classes of 2-D Gaussian data, x₀ ~ N(0, s_c²) with s = 0.5 and 1.5, and the ideal teacher of each
+        // class in closed form, x̂₀ = α·s_c²·z/(α²s_c² + σ²). The student reads its class one-hot through a
+        // Linear layer that gives its scale: x̂₀ = z·(W·onehot + b). The two-step map of each class is z·k_c for a
+        // known k_c, so after the round the student's scales must be k_0 and k_1 — different, as a student that
+        // saw one fixed teacher for every batch could not learn.
+        let scales: [Float] = [0.5, 1.5]
+        func ideal(_ z: Tensor, _ t: [Int], _ labels: [Int]) -> Tensor {
+            let factors = zip(t, labels).map { step, c -> Float in
+                let a = Double(schedule.alphaBar[step]), s2 = Double(scales[c] * scales[c])
+                return Float(a.squareRoot() * s2 / (a * s2 + 1 - a))
+            }
+            return z * Tensor(factors, shape: [factors.count, 1])
+        }
+        let grid = ProgressiveDistillation.teacherGrid(studentSteps: 1, steps: 1000)
+        let levels = grid.map { NoiseLevel($0, schedule) }
+        func wanted(_ c: Int) -> Float {  // the two-step map's factor for class c, from z = 1
+            let z = Tensor([1, 1], shape: [1, 2])
+            let z1 = ProgressiveDistillation.ddimStep(z, x0: ideal(z, [grid[0]], [c]), from: [levels[0]], to: [levels[1]])
+            let z2 = ProgressiveDistillation.ddimStep(z1, x0: ideal(z1, [grid[1]], [c]), from: [levels[1]], to: [levels[2]])
+            return z2.data[0]
+        }
+        var rng = RandomGenerator(seed: 7)
+        let head = Linear(2, 1, using: &rng)
+        func oneHot(_ labels: [Int]) -> Tensor { Tensor(labels.flatMap { $0 == 0 ? [Float(1), 0] : [0, 1] }, shape: [labels.count, 2]) }
+        let losses = try ProgressiveDistillation.round(
+            student: head, studentSteps: 1, schedule: schedule,
+            options: TrainingOptions(steps: 400, learningRate: 2e-2, warmupFraction: 0.02, emaDecay: 0), seed: 8,
+            batch: { rng in
+                let labels = (0..<64).map { _ in rng.int(in: 0..<2) }
+                let x0 = Tensor.randn([64, 2], using: &rng) * Tensor(labels.map { scales[$0] }, shape: [64, 1])
+                return (x0, { z, _ in z * head(oneHot(labels)) }, { z, t in ideal(z, t, labels) })
+            })
+        let learnt = withoutGradients { head(oneHot([0, 1])).data }
+        #expect(losses.count == 400 && losses.allSatisfy(\.isFinite))
+        for c in 0..<2 {
+            #expect(abs(learnt[c] - wanted(c)) < 0.02 * wanted(c), "class \(c): learnt \(learnt[c]), exact \(wanted(c))")
+        }
+        #expect(wanted(1) > 1.5 * wanted(0), "the two classes' maps differ: \(wanted(0)), \(wanted(1))")
+    }
+
     @Test("copyParameters makes a student compute what its teacher computes")
     func copy() throws {
         var a = RandomGenerator(seed: 7), b = RandomGenerator(seed: 8)
