@@ -416,7 +416,6 @@ let w = imageDistillation.guidance
 let imagePrompts = options.imageSampleCount
 var imageResults: [Solver: [Int: AdherenceSummary]] = [:]
 var imageStudents: [(steps: Int, summary: AdherenceSummary, seconds: Double, fromCache: Bool)] = []
-var imageTeacherRecord: TrainingRecord? = nil
 if mine != nil {
     book.say("With --mine the chapter grades your code on the 2-D models; run it without --mine for the image model.")
 } else {
@@ -433,7 +432,6 @@ if mine != nil {
         try imageRecipe.trainOrLoad(in: book.directory, alsoIn: [options.chapter7], retrain: options.run.retrain,
                                     label: "train chapter 7's latent model") { try imageRecipe.train($0, on: trainingSet(), progress: $1) }
     }
-    imageTeacherRecord = imageRecord
     if !aeRecord.fromCache || !imageRecord.fromCache { trainedSomething = true }
     guard imageModel.schedule.steps == T else { book.fail("chapter 7's model has \(imageModel.schedule.steps) steps, this chapter \(T)") }
     // The prompts, one sample each, and their starting latents: the same for every sampler and budget.
@@ -443,7 +441,7 @@ if mine != nil {
     let zT = Tensor.randn(Autoencoder.latentShape(count: imagePrompts, side: Shapes64.side), using: &promptRNG)
     let shownCount = min(4, imagePrompts)
     let imageBudgets = budgets
-    let models = "latent model \(imageRecipe.key(for: imageModel)), autoencoder \(imageRecipe.autoencoder.key(for: autoencoder))"
+    let imageWeights = "latent model \(imageRecipe.key(for: imageModel)), autoencoder \(imageRecipe.autoencoder.key(for: autoencoder))"
     /// Decodes `latents`, judges them, and keeps the first `shownCount` images for the figures.
     func judgeImages(_ latents: Tensor, scale: Float, into values: inout [String: Tensor], as name: String) -> AdherenceSummary {
         let images = clipped(LatentDiffusion(autoencoder: autoencoder, model: imageModel, scale: scale).decode(latents))
@@ -460,7 +458,7 @@ if mine != nil {
     }
     let quality = book.must {
         try measureOrLoad("image-quality", description: """
-            image quality per call: \(models); guidance \(w); \(imagePrompts) prompts; seed \(seed); \
+            image quality per call: \(imageWeights); guidance \(w); \(imagePrompts) prompts; seed \(seed); \
             budgets \(imageBudgets) and \(T) ancestral; solvers \(Solver.allCases.map(\.key)); \
             measures: adherence, edge energy against \(imagePrompts) training images
             """, in: book.directory, remeasure: options.run.retrain) {
@@ -587,7 +585,7 @@ if mine != nil {
     }
     let studentQuality = book.must {
         try measureOrLoad("image-students", description: """
-            image students: \(students.map(\.key)); \(models); \(imagePrompts) prompts; seed \(seed); measures: adherence, edge energy
+            image students: \(students.map(\.key)); \(imageWeights); \(imagePrompts) prompts; seed \(seed); measures: adherence, edge energy
             """, in: book.directory, remeasure: options.run.retrain) {
             var values: [String: Tensor] = [:]
             let scale = book.must { try quality("scale") }.data[0]
