@@ -63,18 +63,18 @@ extension Adherence {
     var tensor: Tensor {
         Tensor([count, valid, color, kind, position, all, combinations.count].map(Float.init), shape: [7])
     }
-    /// The shares and the coverage read back from `tensor` (the set of combinations itself is not kept).
-    static func summary(_ t: Tensor) -> AdherenceSummary {
+    /// What the chapter's tables show, read back from `tensor` (the set of combinations itself is not
+    /// kept), with the samples' edge energy as a multiple of the reconstructions'.
+    static func summary(_ t: Tensor, edges: Double) -> AdherenceSummary {
         let v = t.data.map(Double.init)
-        return AdherenceSummary(valid: v[1] / v[0], all: v[5] / v[0], colour: v[2] / v[0], shape: v[3] / v[0], position: v[4] / v[0],
-                                combinations: Int(v[6]), edges: .nan)
+        return AdherenceSummary(valid: v[1] / v[0], all: v[5] / v[0], combinations: Int(v[6]), edges: edges)
     }
 }
 
-/// Shares of the samples that are valid, and that match all three attributes (and each), with the number
-/// of distinct combinations drawn, and the samples' edge energy as a multiple of the data's.
+/// The shares of the samples that are valid and that match all three attributes, the number of distinct
+/// combinations drawn, and the samples' edge energy as a multiple of the autoencoder's reconstructions'.
 struct AdherenceSummary {
-    var valid: Double, all: Double, colour: Double, shape: Double, position: Double
+    var valid: Double, all: Double
     var combinations: Int
     var edges: Double
 }

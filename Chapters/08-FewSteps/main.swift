@@ -443,18 +443,13 @@ if mine != nil {
     let imageBudgets = budgets
     let imageWeights = "latent model \(imageRecipe.key(for: imageModel)), autoencoder \(imageRecipe.autoencoder.key(for: autoencoder))"
     /// Decodes `latents`, judges them, and keeps the first `shownCount` images for the figures.
-    func judgeImages(_ latents: Tensor, scale: Float, into values: inout [String: Tensor], as name: String) -> AdherenceSummary {
+    func judgeImages(_ latents: Tensor, scale: Float, into values: inout [String: Tensor], as name: String) -> Adherence {
         let images = clipped(LatentDiffusion(autoencoder: autoencoder, model: imageModel, scale: scale).decode(latents))
         let adherence = Adherence(prompts: imageCombos, verdicts: ShapesChecker.describe(batch: images))
         values[name] = adherence.tensor
         values[name + "-edges"] = Tensor([Float(edgeEnergy(images))], shape: [1])
         values[name + "-images"] = images.split([shownCount, imagePrompts - shownCount], axis: 0)[0]
-        return Adherence.summary(adherence.tensor)
-    }
-    /// The edge energy of as many training images as there are prompts, which a sampler's is divided by.
-    func dataEdges() -> Tensor {
-        var rng = RandomGenerator(seed: seed &+ 8_602)
-        return Tensor([Float(edgeEnergy(Shapes64.data().batch(imagePrompts, using: &rng).images))], shape: [1])
+        return adherence
     }
     let quality = book.must {
         try measureOrLoad("image-quality", description: """
@@ -462,7 +457,7 @@ if mine != nil {
             budgets \(imageBudgets) and \(T) ancestral; solvers \(Solver.allCases.map(\.key)); \
             measures: adherence, edge energy against \(imagePrompts) training images
             """, in: book.directory, remeasure: options.run.retrain) {
-            var values: [String: Tensor] = ["data-edges": dataEdges()]
+            var values: [String: Tensor] = [:]
             let scale = LatentSet.scale(of: autoencoder)
             values["scale"] = Tensor([scale], shape: [1])
             var rng = RandomGenerator(seed: seed &+ 8_601)
@@ -471,23 +466,21 @@ if mine != nil {
                 let clock = Date()
                 for n in imageBudgets + (solver == .ddpm ? [T] : []) {
                     let a = judgeImages(draw(solver, n, predictor, from: zT, using: &rng), scale: scale, into: &values, as: "\(solver.key)-\(n)")
-                    print("  \(solver.rawValue), \(n) step\(n == 1 ? "" : "s"): all three \(fmt(100 * a.all, 3)) %")
+                    print("  \(solver.rawValue), \(n) step\(n == 1 ? "" : "s"): all three \(fmt(100 * a.share(a.all), 3)) %")
                 }
                 print("  \(solver.rawValue): \(seconds(Date().timeIntervalSince(clock)))")
             }
             return values
         }
     }
-    // The yardstick of sharpness: the same training images encoded and decoded by the autoencoder, as
-    // sharp as anything its decoder draws (a second or so; not cached).
+    // The yardstick of sharpness: as many training images as there are prompts, encoded and decoded by the
+    // autoencoder, as sharp as anything its decoder draws (a second or so; not cached).
     var edgeRNG = RandomGenerator(seed: seed &+ 8_602)
     let edgeImages = Shapes64.data().batch(imagePrompts, using: &edgeRNG).images
     let referenceEdges = edgeEnergy(clipped(withoutGradients { autoencoder.decode(autoencoder.encode(edgeImages).mean) }))
-    let rawEdges = Double(book.must { try quality("data-edges") }.data[0])
+    let rawEdges = edgeEnergy(edgeImages)
     func summary(_ name: String, in m: MeasuredValues) -> AdherenceSummary {
-        var a = Adherence.summary(book.must { try m(name) })
-        a.edges = Double(book.must { try m(name + "-edges") }.data[0]) / referenceEdges
-        return a
+        Adherence.summary(book.must { try m(name) }, edges: Double(book.must { try m(name + "-edges") }.data[0]) / referenceEdges)
     }
     func shown(_ name: String, in m: MeasuredValues) -> Tensor { book.must { try m(name + "-images") } }
     for solver in Solver.allCases {

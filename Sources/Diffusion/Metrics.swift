@@ -110,9 +110,10 @@ public func precisionRecall(samples: Tensor, data: Tensor, k: Int = 5) -> (preci
 
 /// The mean squared difference between neighbouring pixels of images `[N, C, H, W]`, over every
 /// horizontally and vertically adjacent pair of every channel: how much *edge* the images hold. A
-/// blurred image has less than the sharp one it blurs; leftover noise has more. Chapter 8 divides a
-/// sampler's by the data's own, so 1 means "as sharp as the training images": the Shapes checker reads
-/// colour, shape and position, and cannot see a blurry one-step sample from a crisp one.
+/// blurred image has less than the sharp one it blurs; haze and leftover noise have more. Chapter 8
+/// divides a sampler's by that of training images encoded and decoded by the autoencoder, so 1 means
+/// "as clean as the decoder draws the data": the Shapes checker reads colour, shape and position, and
+/// cannot tell a hazy one-step sample from a clean one.
 public func edgeEnergy(_ images: Tensor) -> Double {
     guard images.rank == 4, images.shape[2] > 1, images.shape[3] > 1 else {
         fatalError("edgeEnergy: expected images [N, C, H, W] of at least 2×2, got \(images.shape)")
