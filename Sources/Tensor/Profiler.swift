@@ -55,6 +55,7 @@ public enum Profiler {
     nonisolated(unsafe) private static var scopeName: String? = nil
     nonisolated(unsafe) private static var inBackward = false
     nonisolated(unsafe) private static var inSection = false
+    nonisolated(unsafe) private static var insideAlone = false
     private static let kernelLock = NSLock()
 
     /// Whether a profile is being taken on this thread (one clock read per op when it is).
@@ -138,14 +139,23 @@ public enum Profiler {
         kernelLock.unlock()
     }
 
-    /// Runs `body`, adding its time to the kernel `name` when profiling.
+    /// Runs `body`, adding its time to the kernel `name` when profiling. `alone`: the kernels
+    /// `body` calls are not timed apart (a loop that spreads several kernels over the threads,
+    /// where the calling thread's share of each would misstate them).
     @inline(__always)
-    static func kernel<R>(_ name: String, _ body: () -> R) -> R {
-        guard isOn else { return body() }
+    static func kernel<R>(_ name: String, alone: Bool = false, _ body: () -> R) -> R {
+        guard timesKernels else { return body() }
         let start = now()
         defer { kernelEnded(name, since: start) }
+        if !alone { return body() }
+        insideAlone = true
+        defer { insideAlone = false }
         return body()
     }
+
+    /// Whether kernels called here are timed: profiling, on the profiled thread, and not inside
+    /// a kernel timed `alone`.
+    static var timesKernels: Bool { isOn && !insideAlone }
 
     @inline(__always) static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 

@@ -55,8 +55,8 @@ private struct ConvCase {
     }
 
     /// (gradInput, gradWeight) of the fast or naive kernel; a gradient not asked for is nil.
-    func backward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil, implicit: Bool = true,
-                  wantInput: Bool = true, wantWeight: Bool = true)
+    func backward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil, partBudget: Int? = nil,
+                  implicit: Bool = true, wantInput: Bool = true, wantWeight: Bool = true)
         -> (input: [Float]?, weight: [Float]?) {
         var gx = [Float](repeating: .nan, count: inputCount), gw = [Float](repeating: .nan, count: weightCount)
         input.withUnsafeBufferPointer { x in weight.withUnsafeBufferPointer { w in gradOutput.withUnsafeBufferPointer { dy in
@@ -65,13 +65,14 @@ private struct ConvCase {
                 if naive {
                     conv2dBackwardNaive(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
                                         gradInput: px, gradWeight: pw)
-                } else if direct == nil && columnBudget == nil && implicit {
+                } else if direct == nil && columnBudget == nil && partBudget == nil && implicit {
                     conv2dBackward(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
                                    gradInput: px, gradWeight: pw)  // the public API
                 } else {
                     conv2dBackward(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
                                    gradInput: px, gradWeight: pw, direct: direct,
-                                   columnBudget: columnBudget ?? defaultColumnBudget, implicitColumns: implicit)
+                                   columnBudget: columnBudget ?? defaultColumnBudget,
+                                   partBudget: partBudget ?? defaultPartBudget, implicitColumns: implicit)
                 }
             } }
         } } }
@@ -197,6 +198,32 @@ struct Conv2dKernelTests {
                         #expect(implicit.0 == written.0, "\(name): forward, budget \(budget), \(path.name)")
                         #expect(implicit.1.weight! == written.1.weight!, "\(name): weight gradient, budget \(budget), \(path.name)")
                         #expect(implicit.1.input! == written.1.input!, "\(name): input gradient, budget \(budget), \(path.name)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input gradient computed in parts of one, two or three images (several parts side by
+    /// side on the threads) has the bits of the whole group's, and the weight gradient is untouched,
+    /// on 1 and 2 threads: through col2im (3×3, stride 2, pointwise in groups) and with one group of
+    /// images and several.
+    @Test func inputGradientInPartsIsTheWholeGroupsToTheBit() {
+        for g in [geometry(7, 17, 17, 13, 32, k: 3, pad: 1), geometry(6, 64, 8, 8, 48, k: 1),
+                  geometry(5, 9, 16, 16, 24, k: 3, stride: 2, pad: 1), geometry(5, 3, 1, 3, 2, k: 3, stride: 2, pad: 2)] {
+            let c = ConvCase(g)
+            let imageColumns = g.inChannels * g.kernelH * g.kernelW * g.outHeight * g.outWidth
+            for columnBudget in [defaultColumnBudget, 4 * imageColumns] {
+                let whole = c.backward(direct: false, columnBudget: columnBudget, partBudget: Int.max / 2)
+                for images in [1, 2, 3] {
+                    for threads in [1, 2] {
+                        let parts = Parallel.withThreads(threads) {
+                            c.backward(direct: false, columnBudget: columnBudget, partBudget: images * imageColumns)
+                        }
+                        let label = "\(g), groups of \(columnBudget / imageColumns) images, parts of \(images), \(threads) threads"
+                        let (sameInput, sameWeight) = (parts.input! == whole.input!, parts.weight! == whole.weight!)
+                        #expect(sameInput, "\(label): input gradient")
+                        #expect(sameWeight, "\(label): weight gradient")
                     }
                 }
             }

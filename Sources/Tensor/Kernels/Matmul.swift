@@ -142,7 +142,7 @@ func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<F
 private func gemm(_ p: GemmProblem) {
     p.validate("gemm")
     if p.isTrivial { p.finishTrivial(); return }
-    let started = Profiler.isOn ? Profiler.now() : 0
+    let started = Profiler.timesKernels ? Profiler.now() : 0
     defer { if started != 0 { Profiler.kernelEnded("products (gemm)", since: started) } }
     #if AVX512
     if GemmPath.current.usesWideTiles(n: p.n) { return gemm(p, SIMD16<Float>.self) }
@@ -204,7 +204,7 @@ public func gemmBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, 
         for i in 0..<batch { item(i).finishTrivial() }
         return
     }
-    let started = Profiler.isOn ? Profiler.now() : 0
+    let started = Profiler.timesKernels ? Profiler.now() : 0
     defer { if started != 0 { Profiler.kernelEnded("products (gemm)", since: started) } }
     #if AVX512
     if GemmPath.current.usesWideTiles(n: n) { return gemmBatched(batch, p0, item, SIMD16<Float>.self) }
