@@ -63,6 +63,60 @@ struct OpValueTests {
         #expect(zip(a.grad!.data, b.grad!.data).allSatisfy { Swift.abs($0 - $1) < 1e-4 })
     }
 
+    @Test("runs standardised eight at a time have the bits of each run standardised alone, forward and backward")
+    func normalizeLanesMatchOneRun() {
+        // 11 runs: one block of eight lanes and three runs done alone; each run's numbers of a
+        // different scale, so a lane that read another run's elements would show.
+        var rng = RandomGenerator(seed: 21)
+        let (runs, length) = (11, 37)
+        let x = Tensor((0..<(runs * length)).map { i in Float(i / length + 1) * rng.normal() + Float(i / length) },
+                       shape: [runs, length])
+        let g = Tensor.randn(x.shape, using: &rng)
+        let all = Tensor(x.data, shape: x.shape, requiresGrad: true)
+        let y = all.normalizedRows(length: length, epsilon: 1e-5)
+        y.backward(seed: g)
+        for run in 0..<runs {
+            let slice = run * length..<(run + 1) * length
+            let one = Tensor(Array(x.data[slice]), shape: [1, length], requiresGrad: true)
+            let yOne = one.normalizedRows(length: length, epsilon: 1e-5)
+            yOne.backward(seed: Tensor(Array(g.data[slice]), shape: [1, length]))
+            let (sameValue, sameGradient) = (Array(y.data[slice]) == yOne.data, Array(all.grad!.data[slice]) == one.grad!.data)
+            #expect(sameValue, "run \(run): forward")
+            #expect(sameGradient, "run \(run): backward")
+        }
+    }
+
+    @Test("sums over an outer axis and over inner runs, on 1, 2 and 3 threads, have the bits of the plain serial loops")
+    func sumSpreadOverThreadsKeepsItsOrder() {
+        var rng = RandomGenerator(seed: 22)
+        let shape = [9, 5, 40, 41]  // summed to [1, 5, 1, 1]: first over axis 0, then over the 40·41 pixels
+        let x = Tensor.randn(shape, using: &rng) * 10
+        // The order the kernel documents: elementwise over axis 0 in order, then each channel's
+        // pixels in blocks of 1,024 (8 Float lanes within a block, block totals in Double).
+        let (n, c, p) = (shape[0], shape[1], shape[2] * shape[3])
+        var planes = [Float](repeating: 0, count: c * p)
+        for k in 0..<n { for t in 0..<(c * p) { planes[t] += x.data[k * c * p + t] } }
+        var expected = [Float](repeating: 0, count: c)
+        for ch in 0..<c {
+            var total = 0.0, k = 0
+            while k < p {
+                let end = Swift.min(k + 1024, p)
+                var acc = SIMD8<Float>()
+                while k + 8 <= end {
+                    acc += SIMD8<Float>((0..<8).map { planes[ch * p + k + $0] }); k += 8
+                }
+                var s = acc.sum()
+                while k < end { s += planes[ch * p + k]; k += 1 }
+                total += Double(s)
+            }
+            expected[ch] = Float(total)
+        }
+        for threads in [1, 2, 3] {
+            let got = Parallel.withThreads(threads) { x.sum(to: [1, c, 1, 1]).data }
+            #expect(got == expected, "\(threads) threads: \(got) vs \(expected)")
+        }
+    }
+
     @Test("the SIMD exp agrees with the C library's to a few ulp over its range, and σ saturates cleanly")
     func simdExp() {
         let xs = stride(from: Float(-87), through: 88, by: 0.37).map { $0 }

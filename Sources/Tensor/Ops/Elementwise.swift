@@ -90,10 +90,27 @@ extension Tensor {
     /// SiLU (swish): y = x·σ(x); dy/dx = σ(x)·(1 + x·(1 − σ(x))) = σ + y·(1 − σ).
     /// The UNet's activation, so it keeps σ from the forward pass rather than computing it twice.
     public func silu() -> Tensor {
-        let sigma = vectorMapped(sigmoid8)
-        let y = data.withUnsafeBufferPointer { xp in
-            sigma.withUnsafeBufferPointer { sp in
-                makeArray(count) { out in parallelRanges(count) { r in for i in r { out[i] = xp[i] * sp[i] } } }
+        // σ and y in one pass over x (the activations are larger than the caches: each pass
+        // over them costs a trip to memory).
+        var y: [Float] = []
+        let sigma = data.withUnsafeBufferPointer { xb in
+            let x = xb.baseAddress!
+            return makeArray(count) { s in
+                y = makeArray(count) { out in
+                    parallelRanges(count) { r in
+                        var i = r.lowerBound
+                        while i + 8 <= r.upperBound {
+                            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self), sv = sigmoid8(v)
+                            UnsafeMutableRawPointer(s + i).storeBytes(of: sv, as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(out + i).storeBytes(of: v * sv, as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        if i < r.upperBound {
+                            vectorMap(x, s, i..<r.upperBound, sigmoid8)
+                            for j in i..<r.upperBound { out[j] = x[j] * s[j] }
+                        }
+                    }
+                }
             }
         }
         return Tensor.record(Tensor(unchecked: y, shape: shape), op: "silu", inputs: [self]) { g in

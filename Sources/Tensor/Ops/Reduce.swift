@@ -107,8 +107,13 @@ func sumKernel(_ x: [Float], shape: [Int], axes: [Int]) -> [Float] {
         var out = [Float](repeating: 0, count: outer * inner)
         values.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
+                // Each output element is summed alone, in a fixed order, so the outputs can be
+                // spread over the threads (in pieces that depend on the shape only) without
+                // changing a bit.
                 if inner == 1 {
-                    for o in 0..<outer {
+                    let rowsPerTask = Swift.max(1, (1 << 15) / Swift.max(n, 1))
+                    Parallel.forEach((outer + rowsPerTask - 1) / rowsPerTask) { task in
+                    for o in (task * rowsPerTask)..<Swift.min(outer, (task + 1) * rowsPerTask) {
                         // Blocks of 1,024 summed in 8 Float lanes (vectorised), block totals added in
                         // Double: a million-element sum stays accurate to ~1e-7 relative.
                         let base = src.baseAddress! + o * n
@@ -127,12 +132,18 @@ func sumKernel(_ x: [Float], shape: [Int], axes: [Int]) -> [Float] {
                         }
                         dst[o] = Float(total)
                     }
+                    }
                 } else {
-                    for o in 0..<outer {
-                        let d = dst.baseAddress! + o * inner
+                    // Pieces of the inner axis (a multiple of 16 floats, about 32k additions each).
+                    let piece = Swift.min(inner, Swift.max(16, (1 << 15) / Swift.max(n, 1) / 16 * 16))
+                    let pieces = (inner + piece - 1) / piece
+                    Parallel.forEach(outer * pieces) { task in
+                        let (o, p) = task.quotientAndRemainder(dividingBy: pieces)
+                        let t0 = p * piece, count = Swift.min(inner, t0 + piece) - t0
+                        let d = dst.baseAddress! + o * inner + t0
                         for k in 0..<n {
-                            let s = src.baseAddress! + (o * n + k) * inner
-                            for t in 0..<inner { d[t] += s[t] }
+                            let s = src.baseAddress! + (o * n + k) * inner + t0
+                            for t in 0..<count { d[t] += s[t] }
                         }
                     }
                 }
