@@ -39,16 +39,18 @@ private struct ConvCase {
 
     /// Output of the naive kernel or the fast one; `direct` nil lets the kernel choose its method,
     /// `columnBudget` nil uses the default groups.
-    func forward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil, implicit: Bool = true) -> [Float] {
+    func forward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil, implicit: Bool = true,
+                 indirect: Bool = true) -> [Float] {
         var out = [Float](repeating: .nan, count: outputCount)  // must be overwritten
         input.withUnsafeBufferPointer { x in weight.withUnsafeBufferPointer { w in out.withUnsafeMutableBufferPointer { y in
             if naive {
                 conv2dForwardNaive(g, input: x.baseAddress!, weight: w.baseAddress!, output: y.baseAddress!)
-            } else if direct == nil && columnBudget == nil && implicit {
+            } else if direct == nil && columnBudget == nil && implicit && indirect {
                 conv2dForward(g, input: x.baseAddress!, weight: w.baseAddress!, output: y.baseAddress!)  // the public API
             } else {
                 conv2dForward(g, input: x.baseAddress!, weight: w.baseAddress!, output: y.baseAddress!,
-                              direct: direct, columnBudget: columnBudget ?? defaultColumnBudget, implicitColumns: implicit)
+                              direct: direct, columnBudget: columnBudget ?? defaultColumnBudget, implicitColumns: implicit,
+                              indirect: indirect)
             }
         } } }
         return out
@@ -202,6 +204,40 @@ struct Conv2dKernelTests {
                 }
             }
         }
+    }
+
+    /// The forward convolution through the indirect product (operands swapped, pixels read in
+    /// place, written straight into the output) has the bits of `gemm` on the implicit columns,
+    /// on every geometry it takes (K >= 64, not 1×1): with several k blocks (K > 256), outputs
+    /// staged (P >= 1,024) and not, Cout not a multiple of the tile's channels, strides 1 and 2,
+    /// groups of one image and of several, on every vector path and on 1 and 2 threads.
+    @Test func indirectForwardIsTheProductsToTheBit() {
+        let shapes = [geometry(3, 8, 9, 11, 5, k: 3, pad: 1), geometry(2, 40, 9, 11, 33, k: 3, pad: 1),
+                      geometry(3, 32, 8, 8, 64, k: 3, pad: 1), geometry(2, 7, 33, 32, 20, k: 3, pad: 1),
+                      geometry(4, 7, 12, 12, 70, k: 3, stride: 2, pad: 2), geometry(2, 17, 17, 5, 3, k: 5, pad: 2)]
+        var taken = 0
+        for (name, g) in cases.map({ ($0.0, $0.1) }) + shapes.map({ ("\($0)", $0) }) where g.batch > 0 && g.outChannels > 0 {
+            let plan = ConvLowering(g, columnBudget: defaultColumnBudget, implicitColumns: true)
+            guard IndirectConv.suits(plan) else { continue }
+            taken += 1
+            let c = ConvCase(g)
+            let imageColumns = g.inChannels * g.kernelH * g.kernelW * g.outHeight * g.outWidth
+            for budget in [defaultColumnBudget, 2 * imageColumns] {
+                for path in GemmPath.available {
+                    for threads in [1, 2] {
+                        let (indirect, product) = GemmPath.with(path) {
+                            Parallel.withThreads(threads) {
+                                (c.forward(direct: false, columnBudget: budget),
+                                 c.forward(direct: false, columnBudget: budget, indirect: false))
+                            }
+                        }
+                        let same = indirect == product
+                        #expect(same, "\(name): budget \(budget), \(path.name), \(threads) threads")
+                    }
+                }
+            }
+        }
+        #expect(taken >= 6, "only \(taken) geometries went through the indirect product")
     }
 
     /// The input gradient computed in parts of one, two or three images (several parts side by

@@ -135,7 +135,8 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
 /// loops for the shapes they suit, else im2col + GEMM with groups of at most `columnBudget` floats,
 /// the columns read in place by the GEMM (`implicitColumns`) or written out first.
 func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                   output: UnsafeMutablePointer<Float>, direct: Bool?, columnBudget: Int, implicitColumns: Bool = true) {
+                   output: UnsafeMutablePointer<Float>, direct: Bool?, columnBudget: Int, implicitColumns: Bool = true,
+                   indirect: Bool = true) {
     g.validate("conv2dForward")
     if g.batch == 0 || g.outChannels == 0 { return }
     if direct ?? DirectConv.suits(g) {
@@ -143,6 +144,20 @@ func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Uns
         return
     }
     let plan = ConvLowering(g, columnBudget: columnBudget, implicitColumns: implicitColumns)
+    if indirect && IndirectConv.suits(plan) {
+        // The product with its operands swapped, written straight into the output (IndirectConv.swift).
+        let scratch = ConvScratch(plan, columns: false, channelMajor: false)
+        defer { scratch.release() }
+        for group in 0..<plan.groups {
+            let images = plan.images(of: group)
+            let view = plan.implicit(images, input: input, scratch: scratch)
+            Profiler.kernel("products (indirect)") {
+                IndirectConv(view: view, outChannels: g.outChannels)
+                    .forward(weight: weight, output: output + images.lowerBound * g.outChannels * plan.plane)
+            }
+        }
+        return
+    }
     let scratch = ConvScratch(plan, columns: !plan.implicitColumns)
     defer { scratch.release() }
     for group in 0..<plan.groups {
@@ -280,7 +295,7 @@ let defaultColumnBudget = 1 << 20
 let defaultPartBudget = 1 << 17
 
 /// How one convolution is lowered to GEMMs: the sizes K and P, and the groups of images.
-private struct ConvLowering {
+struct ConvLowering {
     let g: Conv2dGeometry
     let outH: Int, outW: Int
     /// P = OH·OW output pixels per image; K = Cin·KH·KW rows of im2col columns.
@@ -479,6 +494,14 @@ struct ImplicitColumns {
     /// and column j = (image, oy, ox), at padded[image, ci][oy·s + ky, ox·s + kx]. The two parts are
     /// computed apart: a run of columns in one output row is a run of input (every s-th float).
     struct Run { var start: Int, length: Int, offset: Int }
+
+    /// Where the receptive field of output pixel `pixel` (oy·OW + ox) of the group's image `image`
+    /// starts: column j = image·P + pixel has its element of row r at images + pixelOffset + rowOffset(r).
+    @inline(__always)
+    func pixelOffset(image: Int, pixel: Int) -> Int {
+        let (oy, ox) = pixel.quotientAndRemainder(dividingBy: outW)
+        return image * g.inChannels * paddedH * paddedW + oy * g.stride * paddedW + ox * g.stride
+    }
 
     /// Offsets of rows r0..<r0 + count (ci·planeSize + ky·(W + 2p) + kx) into `offsets`.
     func rowOffsets(from r0: Int, count: Int, into offsets: UnsafeMutablePointer<Int>) {
@@ -744,7 +767,7 @@ private func shiftedDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, sr
 /// The scratch of one call: a group's im2col columns or dcols [K, G·P], its images as zero-padded
 /// planes (for `ImplicitColumns`), and its output or output gradient in GEMM layout [Cout, G·P].
 /// Each, when the call needs it, comes from (and goes back to) a small pool.
-private struct ConvScratch {
+struct ConvScratch {
     private let columnsBuffer: ScratchPool.Buffer?, channelMajorBuffer: ScratchPool.Buffer?, paddedBuffer: ScratchPool.Buffer?
     var columns: UnsafeMutablePointer<Float> { columnsBuffer!.pointer }
     /// A group's images as zero-padded planes, for `ImplicitColumns`.
@@ -752,10 +775,10 @@ private struct ConvScratch {
     var channelMajor: UnsafeMutablePointer<Float> { channelMajorBuffer!.pointer }
 
     /// `columns`: whether the call writes columns out (explicit im2col, or the input gradient's dcols).
-    init(_ plan: ConvLowering, columns: Bool) {
+    init(_ plan: ConvLowering, columns: Bool, channelMajor: Bool = true) {
         let width = plan.maxGroupSize * plan.plane
         columnsBuffer = columns && !plan.directColumns ? scratchPool.take(plan.rows * width) : nil
-        channelMajorBuffer = plan.maxGroupSize > 1 ? scratchPool.take(plan.g.outChannels * width) : nil
+        channelMajorBuffer = channelMajor && plan.maxGroupSize > 1 ? scratchPool.take(plan.g.outChannels * width) : nil
         let g = plan.g
         paddedBuffer = plan.implicitColumns && g.padding > 0
             ? scratchPool.take(plan.maxGroupSize * g.inChannels * (g.height + 2 * g.padding) * (g.width + 2 * g.padding)) : nil

@@ -238,7 +238,10 @@ private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int)
 /// Register tile: MR rows by nr = 2V columns (12 vector accumulators).
 private let MR = 6
 /// k block: one packed A sliver (KC*MR floats) sits in L1, a task's B block in L2.
-private let KC = 256
+private let KC = gemmKBlock
+/// The k block of every product: each output is summed KC terms at a time, each block from zero
+/// and then added to the total (`IndirectConv` blocks its sums the same way, for the same bits).
+let gemmKBlock = 256
 /// Row slivers per block of A that stays in L2 while B slivers pass through L1 (96 rows).
 private let MCS = 16
 /// Widest column strip of one task: 384 columns (384 KB of packed B), in slivers of nr columns.

@@ -1,0 +1,194 @@
+// The forward convolution as an "indirect" GEMM: the product of `gemm` with the roles of its
+// operands swapped, so that the im2col columns are never packed at all.
+//
+// `gemm` computes Y[Cout, G·P] = W[Cout, K] · cols[K, G·P] by packing slivers of cols (the
+// images' pixels, copied run by run out of the padded planes) and streaming them past the
+// weights. With Cout = 32 or 64, each packed value takes part in only 32 or 64 multiply-adds,
+// so the packing costs a large share of the product. Transposed, the same product is
+//
+//     Yᵀ[G·P, Cout] = colsᵀ[G·P, K] · Wᵀ[K, Cout]
+//
+// and now the weights are the packed operand (Wᵀ in panels of nr output channels, packed once
+// per call and used by every pixel), while the pixels, the broadcast operand, are read straight
+// from the padded planes: value (pixel j, row k) sits at  planes + at(j) + offset(k), with
+// at(j) = where pixel j's receptive field starts and offset(k) = where tap k = (ci, ky, kx)
+// sits inside it (`ImplicitColumns.rowOffsets`). The register tile is 6 pixels by nr channels;
+// each k step broadcasts the 6 pixels' values and multiplies them into two vectors of weights.
+// Finished tiles are written straight into the [G, Cout, P] output, so no reshuffle follows.
+//
+// The same bits as `gemm`: every output is summed in blocks of KC = 256 rows (k in order within
+// a block, each block from zero and then added to the total), as `gemm`'s k blocks are, and a
+// fused multiply-add is the same whichever of its two factors is the weight.
+
+/// The forward convolution of one group of images through the indirect product.
+struct IndirectConv {
+    let view: ImplicitColumns
+    let outChannels: Int
+
+    /// Output pixels per task: whole tiles, about 200 pixels (the split depends on the shape only).
+    static let tilesPerTask = 32
+
+    /// Where the indirect product beats `gemm` (measured on the bench's convolutions): a kernel
+    /// larger than 1×1 (a 1×1 convolution's columns are the image itself, which `gemm` packs
+    /// cheaply) and at least 64 rows K = Cin·KH·KW (with fewer, as in the 3-channel first
+    /// convolution's K = 27, a tile does too few multiply-adds to pay for its stores).
+    static func suits(_ plan: ConvLowering) -> Bool {
+        plan.implicitColumns && !plan.pointwise && plan.rows >= 64
+    }
+
+    /// out [G, Cout, P] = conv of the group's images, whose padded planes `view` reads.
+    func forward(weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        #if AVX512
+        if GemmPath.current.usesWideTiles(n: 32) { return forward(weight: weight, output: output, SIMD16<Float>.self) }
+        #endif
+        forward(weight: weight, output: output, SIMD8<Float>.self)
+    }
+
+    private func forward<V: SIMD>(weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, _: V.Type)
+        where V.Scalar == Float {
+        let nr = 2 * V.scalarCount, k = view.rows, width = view.width
+        let slivers = (outChannels + nr - 1) / nr
+        let blocks = (k + gemmKBlock - 1) / gemmKBlock
+        // Wᵀ packed: block b, sliver s holds kc rows of nr channels at b·KC·slivers·nr + s·kc·nr
+        // (channels past Cout are zero).
+        let panels = UnsafeMutablePointer<Float>.allocate(capacity: max(1, k * slivers * nr))
+        defer { panels.deallocate() }
+        for b in 0..<blocks {
+            let k0 = b * gemmKBlock, kc = min(gemmKBlock, k - k0)
+            for s in 0..<slivers {
+                let panel = panels + b * gemmKBlock * slivers * nr + s * kc * nr
+                for v in 0..<nr {
+                    let co = s * nr + v
+                    if co < outChannels {
+                        let row = weight + co * k + k0
+                        for r in 0..<kc { panel[r * nr + v] = row[r] }
+                    } else {
+                        for r in 0..<kc { panel[r * nr + v] = 0 }
+                    }
+                }
+            }
+        }
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: max(1, k))
+        defer { offsets.deallocate() }
+        view.rowOffsets(from: 0, count: k, into: offsets)
+        let tiles = (width + 5) / 6, span = IndirectConv.tilesPerTask * 6
+        let tasks = (tiles + IndirectConv.tilesPerTask - 1) / IndirectConv.tilesPerTask
+        let (plane, cout) = (view.plane, outChannels)
+        // Where a finished tile goes. Pixel by pixel, a pixel's channels lie P floats apart; from
+        // P = 1,024 (4 KB) on they all fall in the same cache set and the stores collide, so there
+        // the tiles are first gathered channel by channel into `staged` [nr, span] and copied out
+        // in runs of pixels.
+        let staging = plane >= 1024
+        Parallel.forEach(tasks) { task in
+            let j0 = task * span, j1 = min(width, j0 + span)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * nr + (staging ? nr * span : 0)) { buffer in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: 12) { indexBuffer in
+                let tile = buffer.baseAddress!, staged = tile + 6 * nr
+                let at = indexBuffer.baseAddress!, out = at + 6
+                for s in 0..<slivers {
+                    var cursor = PixelCursor(view, j0)
+                    for t in stride(from: j0, to: j1, by: 6) {
+                        let valid = min(6, j1 - t)
+                        for i in 0..<6 {
+                            // Past the last pixel, repeat it (computed, not stored).
+                            at[i] = cursor.offset; out[i] = cursor.image * cout * plane + cursor.pixel
+                            if i < valid - 1 { cursor.advance() }
+                        }
+                        if valid == 6 && t + 6 < j1 { cursor.advance() }
+                        for b in 0..<blocks {
+                            let k0 = b * gemmKBlock, kc = min(gemmKBlock, k - k0)
+                            indirectTile(kc, view.images, at, offsets + k0,
+                                         panels + b * gemmKBlock * slivers * nr + s * kc * nr, tile, b > 0, V.self)
+                        }
+                        let channels = min(nr, cout - s * nr)
+                        if staging {
+                            for i in 0..<valid { for v in 0..<nr { staged[v * span + t - j0 + i] = tile[i * nr + v] } }
+                        } else {
+                            for i in 0..<valid {
+                                let o = output + out[i] + s * nr * plane, row = tile + i * nr
+                                for v in 0..<channels { o[v * plane] = row[v] }
+                            }
+                        }
+                    }
+                    if !staging { continue }
+                    // Runs of pixels within one image, channel by channel.
+                    var j = j0
+                    while j < j1 {
+                        let (image, pixel) = j.quotientAndRemainder(dividingBy: plane)
+                        let run = min(j1 - j, plane - pixel)
+                        for v in 0..<min(nr, cout - s * nr) {
+                            (output + (image * cout + s * nr + v) * plane + pixel).update(from: staged + v * span + j - j0, count: run)
+                        }
+                        j += run
+                    }
+                }
+            } }
+        }
+    }
+}
+
+/// Output pixels in order, with where each one's receptive field starts in the padded planes,
+/// stepped without divisions (a tile of a 3-channel convolution does little else).
+private struct PixelCursor {
+    let view: ImplicitColumns
+    private(set) var image: Int, pixel: Int, oy: Int, ox: Int, offset: Int
+
+    init(_ view: ImplicitColumns, _ j: Int) {
+        self.view = view
+        (image, pixel) = j.quotientAndRemainder(dividingBy: view.plane)
+        (oy, ox) = pixel.quotientAndRemainder(dividingBy: view.outW)
+        offset = view.pixelOffset(image: image, pixel: pixel)
+    }
+
+    @inline(__always)
+    mutating func advance() {
+        pixel += 1; ox += 1
+        if ox < view.outW { offset += view.g.stride; return }
+        ox = 0; oy += 1
+        if oy == view.outH { oy = 0; pixel = 0; image += 1 }
+        offset = view.pixelOffset(image: image, pixel: pixel)
+    }
+}
+
+/// tile[i, 0..<nr] (+)= Σ_k planes[at[i] + offsets[k]] · panel[k, 0..<nr] for the 6 pixels i, in k
+/// order from zero, with 12 vector accumulators (nr = 2V); `addToTile` adds the sum to the tile.
+@inline(__always)
+private func indirectTile<V: SIMD>(_ kc: Int, _ planes: UnsafePointer<Float>, _ at: UnsafePointer<Int>,
+                                   _ offsets: UnsafePointer<Int>, _ panel: UnsafePointer<Float>,
+                                   _ tile: UnsafeMutablePointer<Float>, _ addToTile: Bool, _: V.Type) where V.Scalar == Float {
+    let w = V.scalarCount
+    let p0 = planes + at[0], p1 = planes + at[1], p2 = planes + at[2]
+    let p3 = planes + at[3], p4 = planes + at[4], p5 = planes + at[5]
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+    var pb = panel
+    for r in 0..<kc {
+        let o = offsets[r]
+        let b0 = UnsafeRawPointer(pb).loadUnaligned(as: V.self), b1 = UnsafeRawPointer(pb + w).loadUnaligned(as: V.self)
+        var a = V(repeating: p0[o])
+        c00 = c00.addingProduct(a, b0); c01 = c01.addingProduct(a, b1)
+        a = V(repeating: p1[o])
+        c10 = c10.addingProduct(a, b0); c11 = c11.addingProduct(a, b1)
+        a = V(repeating: p2[o])
+        c20 = c20.addingProduct(a, b0); c21 = c21.addingProduct(a, b1)
+        a = V(repeating: p3[o])
+        c30 = c30.addingProduct(a, b0); c31 = c31.addingProduct(a, b1)
+        a = V(repeating: p4[o])
+        c40 = c40.addingProduct(a, b0); c41 = c41.addingProduct(a, b1)
+        a = V(repeating: p5[o])
+        c50 = c50.addingProduct(a, b0); c51 = c51.addingProduct(a, b1)
+        pb += 2 * w
+    }
+    @inline(__always) func put(_ v0: V, _ v1: V, _ row: UnsafeMutablePointer<Float>) {
+        let r = UnsafeMutableRawPointer(row)
+        if addToTile {
+            r.storeBytes(of: r.loadUnaligned(as: V.self) + v0, as: V.self)
+            r.storeBytes(of: r.loadUnaligned(fromByteOffset: 4 * w, as: V.self) + v1, toByteOffset: 4 * w, as: V.self)
+        } else {
+            r.storeBytes(of: v0, as: V.self); r.storeBytes(of: v1, toByteOffset: 4 * w, as: V.self)
+        }
+    }
+    let nr = 2 * w
+    put(c00, c01, tile); put(c10, c11, tile + nr); put(c20, c21, tile + 2 * nr)
+    put(c30, c31, tile + 3 * nr); put(c40, c41, tile + 4 * nr); put(c50, c51, tile + 5 * nr)
+}
