@@ -58,7 +58,7 @@ private struct ConvCase {
 
     /// (gradInput, gradWeight) of the fast or naive kernel; a gradient not asked for is nil.
     func backward(naive: Bool = false, direct: Bool? = nil, columnBudget: Int? = nil, partBudget: Int? = nil,
-                  implicit: Bool = true, wantInput: Bool = true, wantWeight: Bool = true)
+                  implicit: Bool = true, indirect: Bool = true, wantInput: Bool = true, wantWeight: Bool = true)
         -> (input: [Float]?, weight: [Float]?) {
         var gx = [Float](repeating: .nan, count: inputCount), gw = [Float](repeating: .nan, count: weightCount)
         input.withUnsafeBufferPointer { x in weight.withUnsafeBufferPointer { w in gradOutput.withUnsafeBufferPointer { dy in
@@ -67,14 +67,14 @@ private struct ConvCase {
                 if naive {
                     conv2dBackwardNaive(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
                                         gradInput: px, gradWeight: pw)
-                } else if direct == nil && columnBudget == nil && partBudget == nil && implicit {
+                } else if direct == nil && columnBudget == nil && partBudget == nil && implicit && indirect {
                     conv2dBackward(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
                                    gradInput: px, gradWeight: pw)  // the public API
                 } else {
                     conv2dBackward(g, input: x.baseAddress!, weight: w.baseAddress!, gradOutput: dy.baseAddress!,
                                    gradInput: px, gradWeight: pw, direct: direct,
                                    columnBudget: columnBudget ?? defaultColumnBudget,
-                                   partBudget: partBudget ?? defaultPartBudget, implicitColumns: implicit)
+                                   partBudget: partBudget ?? defaultPartBudget, implicitColumns: implicit, indirect: indirect)
                 }
             } }
         } } }
@@ -206,12 +206,13 @@ struct Conv2dKernelTests {
         }
     }
 
-    /// The forward convolution through the indirect product (operands swapped, pixels read in
-    /// place, written straight into the output) has the bits of `gemm` on the implicit columns,
-    /// on every geometry it takes (K >= 64, not 1×1): with several k blocks (K > 256), outputs
-    /// staged (P >= 1,024) and not, Cout not a multiple of the tile's channels, strides 1 and 2,
-    /// groups of one image and of several, on every vector path and on 1 and 2 threads.
-    @Test func indirectForwardIsTheProductsToTheBit() {
+    /// The forward convolution and the weight gradient through the indirect product (operands
+    /// swapped, pixels read in place) have the bits of `gemm` on the implicit columns, on every
+    /// geometry it takes (K >= 64, not 1×1): with several k blocks (K > 256, and groups wider than
+    /// 256 pixels), outputs staged (P >= 1,024) and not, Cout not a multiple of the tile's channels,
+    /// strides 1 and 2, groups of one image and of several (the weight gradient summed over them),
+    /// on every vector path and on 1 and 2 threads.
+    @Test func indirectProductsAreTheGEMMsToTheBit() {
         let shapes = [geometry(3, 8, 9, 11, 5, k: 3, pad: 1), geometry(2, 40, 9, 11, 33, k: 3, pad: 1),
                       geometry(3, 32, 8, 8, 64, k: 3, pad: 1), geometry(2, 7, 33, 32, 20, k: 3, pad: 1),
                       geometry(4, 7, 12, 12, 70, k: 3, stride: 2, pad: 2), geometry(2, 17, 17, 5, 3, k: 5, pad: 2)]
@@ -225,14 +226,17 @@ struct Conv2dKernelTests {
             for budget in [defaultColumnBudget, 2 * imageColumns] {
                 for path in GemmPath.available {
                     for threads in [1, 2] {
-                        let (indirect, product) = GemmPath.with(path) {
+                        let (indirect, product, indirectDw, productDw) = GemmPath.with(path) {
                             Parallel.withThreads(threads) {
                                 (c.forward(direct: false, columnBudget: budget),
-                                 c.forward(direct: false, columnBudget: budget, indirect: false))
+                                 c.forward(direct: false, columnBudget: budget, indirect: false),
+                                 c.backward(direct: false, columnBudget: budget, wantInput: false).weight!,
+                                 c.backward(direct: false, columnBudget: budget, indirect: false, wantInput: false).weight!)
                             }
                         }
-                        let same = indirect == product
-                        #expect(same, "\(name): budget \(budget), \(path.name), \(threads) threads")
+                        let (same, sameDw) = (indirect == product, indirectDw == productDw)
+                        #expect(same, "\(name): forward, budget \(budget), \(path.name), \(threads) threads")
+                        #expect(sameDw, "\(name): weight gradient, budget \(budget), \(path.name), \(threads) threads")
                     }
                 }
             }

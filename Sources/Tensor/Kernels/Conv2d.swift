@@ -197,7 +197,7 @@ public func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, wei
 func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                     gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
                     gradWeight: UnsafeMutablePointer<Float>?, direct: Bool?, columnBudget: Int, partBudget: Int,
-                    implicitColumns: Bool = true) {
+                    implicitColumns: Bool = true, indirect: Bool = true) {
     g.validate("conv2dBackward")
     if gradInput == nil && gradWeight == nil { return }
     if g.batch == 0 || g.outChannels == 0 {
@@ -221,6 +221,9 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
     let wholeGroups = plan.maxGroupSize <= perPart
     let scratch = ConvScratch(plan, columns: (gradInput != nil && wholeGroups) || !plan.implicitColumns)
     defer { scratch.release() }
+    var indirectWeights = gradWeight != nil && indirect && IndirectConv.suits(plan)
+        ? IndirectWeightGradient(k: plan.rows, outChannels: g.outChannels) : nil
+    defer { if let gradWeight, let indirectWeights { indirectWeights.finish(into: gradWeight) } }
     for group in 0..<plan.groups {
         let images = plan.images(of: group)
         let width = images.count * plan.plane
@@ -235,7 +238,12 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
             }
             dY = UnsafePointer(scratch.channelMajor)
         }
-        if let gradWeight {
+        if gradWeight != nil, var product = indirectWeights {
+            // The same product with its operands swapped (IndirectConv.swift).
+            let view = plan.implicit(images, input: input, scratch: scratch)
+            Profiler.kernel("products (indirect)") { product.add(view, dY: dY, ldDY: width) }
+            indirectWeights = product
+        } else if let gradWeight {
             // dW[Cout, K] (+)= dY[Cout, G·P] · colsᵀ, groups summed in order.
             if plan.implicitColumns {
                 gemm(transA: false, transB: true, m: g.outChannels, n: plan.rows, k: width, a: dY, lda: width,

@@ -127,6 +127,111 @@ struct IndirectConv {
     }
 }
 
+/// The weight gradient through the same indirect product. `gemm` computes dW[Cout, K] =
+/// dY[Cout, G·P] · colsᵀ; transposed,
+///
+///     dWᵀ[K, Cout] = cols[K, G·P] · dYᵀ[G·P, Cout]
+///
+/// with dYᵀ packed as the panels (nr channels by a block of pixels) and the tile's 6 rows of cols
+/// read in place: row r's value at pixel j sits at planes + rowOffset(r) + pixelOffset(j). The
+/// sum runs over the pixels of each group of images in blocks of KC, adding each block's sum to
+/// the total in order, group after group, as `gemm` with `accumulate: group > 0` does: the same bits.
+/// The total is kept as dWᵀ [K rounded up to 6, nr·slivers] and transposed into dW at the end.
+struct IndirectWeightGradient {
+    let k: Int, outChannels: Int, nr: Int, slivers: Int, rowsPadded: Int
+    /// dWᵀ so far, [rowsPadded, slivers·nr].
+    let total: UnsafeMutablePointer<Float>
+    var groupsAdded = 0
+
+    /// Row tiles per task (the split depends on the shape only).
+    static let tilesPerTask = 4
+
+    init(k: Int, outChannels: Int) {
+        self.k = k; self.outChannels = outChannels
+        nr = IndirectWeightGradient.wide ? 32 : 16
+        slivers = (outChannels + nr - 1) / nr
+        rowsPadded = (k + 5) / 6 * 6
+        total = .allocate(capacity: rowsPadded * slivers * nr)
+    }
+
+    /// Whether the 16-float path runs (decided per call, like `gemm`'s).
+    private static var wide: Bool {
+        #if AVX512
+        return GemmPath.current.usesWideTiles(n: 32)
+        #else
+        return false
+        #endif
+    }
+
+    /// Adds the group's Σ_j dY[co, j]·cols[r, j] (dY [Cout, width] with rows `ldDY` apart) to the total.
+    mutating func add(_ view: ImplicitColumns, dY: UnsafePointer<Float>, ldDY: Int) {
+        #if AVX512
+        if nr == 32 { return add(view, dY: dY, ldDY: ldDY, SIMD16<Float>.self) }
+        #endif
+        add(view, dY: dY, ldDY: ldDY, SIMD8<Float>.self)
+    }
+
+    private mutating func add<V: SIMD>(_ view: ImplicitColumns, dY: UnsafePointer<Float>, ldDY: Int, _: V.Type)
+        where V.Scalar == Float {
+        let width = view.width, blocks = (width + gemmKBlock - 1) / gemmKBlock
+        let (nr, slivers, cout, k) = (self.nr, self.slivers, outChannels, self.k)
+        // dYᵀ packed: block b, sliver s holds kc pixels of nr channels at b·KC·slivers·nr + s·kc·nr.
+        let panels = UnsafeMutablePointer<Float>.allocate(capacity: max(1, width * slivers * nr))
+        defer { panels.deallocate() }
+        let pixelOffsets = UnsafeMutablePointer<Int>.allocate(capacity: max(1, width))
+        defer { pixelOffsets.deallocate() }
+        let rowOffsets = UnsafeMutablePointer<Int>.allocate(capacity: rowsPadded)
+        defer { rowOffsets.deallocate() }
+        view.rowOffsets(from: 0, count: k, into: rowOffsets)
+        for r in k..<rowsPadded { rowOffsets[r] = rowOffsets[k - 1] }  // padding rows: computed, never read
+        Parallel.forEach(blocks) { b in
+            let j0 = b * gemmKBlock, kc = min(gemmKBlock, width - j0)
+            for s in 0..<slivers {
+                let panel = panels + b * gemmKBlock * slivers * nr + s * kc * nr
+                for v in 0..<nr {
+                    let co = s * nr + v
+                    if co < cout {
+                        let row = dY + co * ldDY + j0
+                        for j in 0..<kc { panel[j * nr + v] = row[j] }
+                    } else {
+                        for j in 0..<kc { panel[j * nr + v] = 0 }
+                    }
+                }
+            }
+            var cursor = PixelCursor(view, j0)
+            for j in 0..<kc {
+                pixelOffsets[j0 + j] = cursor.offset
+                if j + 1 < kc { cursor.advance() }
+            }
+        }
+        let first = groupsAdded == 0, ld = slivers * nr, total = self.total
+        let tiles = rowsPadded / 6
+        let tasks = (tiles + IndirectWeightGradient.tilesPerTask - 1) / IndirectWeightGradient.tilesPerTask
+        Parallel.forEach(tasks) { task in
+            for t in (task * IndirectWeightGradient.tilesPerTask)..<min(tiles, (task + 1) * IndirectWeightGradient.tilesPerTask) {
+                for s in 0..<slivers {
+                    for b in 0..<blocks {
+                        let j0 = b * gemmKBlock, kc = min(gemmKBlock, width - j0)
+                        indirectTile(kc, view.images, rowOffsets + t * 6, pixelOffsets + j0,
+                                     panels + b * gemmKBlock * slivers * nr + s * kc * nr,
+                                     total + t * 6 * ld + s * nr, !(first && b == 0), V.self, ldTile: ld)
+                    }
+                }
+            }
+        }
+        groupsAdded += 1
+    }
+
+    /// dW[co, r] = the total's [r, co]; frees the total.
+    func finish(into gradWeight: UnsafeMutablePointer<Float>) {
+        let ld = slivers * nr
+        for co in 0..<outChannels {
+            for r in 0..<k { gradWeight[co * k + r] = total[r * ld + co] }
+        }
+        total.deallocate()
+    }
+}
+
 /// Output pixels in order, with where each one's receptive field starts in the padded planes,
 /// stepped without divisions (a tile of a 3-channel convolution does little else).
 private struct PixelCursor {
@@ -150,12 +255,14 @@ private struct PixelCursor {
     }
 }
 
-/// tile[i, 0..<nr] (+)= Σ_k planes[at[i] + offsets[k]] · panel[k, 0..<nr] for the 6 pixels i, in k
-/// order from zero, with 12 vector accumulators (nr = 2V); `addToTile` adds the sum to the tile.
+/// tile[i, 0..<nr] (+)= Σ_k planes[at[i] + offsets[k]] · panel[k, 0..<nr] for the tile's 6 rows i
+/// (6 pixels forward, 6 rows of the weight gradient), summed in k order from zero in 12 vector
+/// accumulators (nr = 2V); `addToTile` adds the sum to the tile, whose rows are `ldTile` apart.
 @inline(__always)
 private func indirectTile<V: SIMD>(_ kc: Int, _ planes: UnsafePointer<Float>, _ at: UnsafePointer<Int>,
                                    _ offsets: UnsafePointer<Int>, _ panel: UnsafePointer<Float>,
-                                   _ tile: UnsafeMutablePointer<Float>, _ addToTile: Bool, _: V.Type) where V.Scalar == Float {
+                                   _ tile: UnsafeMutablePointer<Float>, _ addToTile: Bool, _: V.Type,
+                                   ldTile: Int = 2 * V.scalarCount) where V.Scalar == Float {
     let w = V.scalarCount
     let p0 = planes + at[0], p1 = planes + at[1], p2 = planes + at[2]
     let p3 = planes + at[3], p4 = planes + at[4], p5 = planes + at[5]
@@ -188,7 +295,7 @@ private func indirectTile<V: SIMD>(_ kc: Int, _ planes: UnsafePointer<Float>, _ 
             r.storeBytes(of: v0, as: V.self); r.storeBytes(of: v1, toByteOffset: 4 * w, as: V.self)
         }
     }
-    let nr = 2 * w
-    put(c00, c01, tile); put(c10, c11, tile + nr); put(c20, c21, tile + 2 * nr)
-    put(c30, c31, tile + 3 * nr); put(c40, c41, tile + 4 * nr); put(c50, c51, tile + 5 * nr)
+    let ld = ldTile
+    put(c00, c01, tile); put(c10, c11, tile + ld); put(c20, c21, tile + 2 * ld)
+    put(c30, c31, tile + 3 * ld); put(c40, c41, tile + 4 * ld); put(c50, c51, tile + 5 * ld)
 }
