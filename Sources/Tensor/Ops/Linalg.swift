@@ -55,10 +55,10 @@ extension Tensor {
         let n = transB ? br : bc
         let batchShape = Array(a.shape.dropLast(2))
         let batch = batchShape.reduce(1, *)
-        var out = [Float](repeating: 0, count: batch * m * n)
-        a.data.withUnsafeBufferPointer { pa in
+        let out = a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
-                out.withUnsafeMutableBufferPointer { pc in
+                makeArray(batch * m * n) { c in  // every element written by the product
+                    let pc = UnsafeMutableBufferPointer(start: c, count: batch * m * n)
                     if b.rank == 2 && !transA {
                         // [batch·m, k] · [k, n] as one matrix product
                         gemm(transA: false, transB: transB, m: batch * m, n: n, k: k,
@@ -98,17 +98,17 @@ extension Tensor {
             shapeError("conv2d: kernel \(weight.shape[2])×\(weight.shape[3]) does not fit input \(x.shape) with padding \(padding)")
         }
         let outShape = [geometry.batch, geometry.outChannels, geometry.outHeight, geometry.outWidth]
-        var out = [Float](repeating: 0, count: outShape.reduce(1, *))
-        x.data.withUnsafeBufferPointer { px in
+        let out = x.data.withUnsafeBufferPointer { px in
             weight.data.withUnsafeBufferPointer { pw in
-                out.withUnsafeMutableBufferPointer { po in
-                    conv2dForward(geometry, input: px.baseAddress!, weight: pw.baseAddress!, output: po.baseAddress!)
+                makeArray(outShape.reduce(1, *)) { po in  // every element written by the kernel
+                    conv2dForward(geometry, input: px.baseAddress!, weight: pw.baseAddress!, output: po)
                 }
             }
         }
         return Tensor.record(Tensor(unchecked: out, shape: outShape), op: "conv2d", inputs: [x, weight]) { g in
-            var gx: [Float]? = x.requiresGrad ? [Float](repeating: 0, count: x.count) : nil
-            var gw: [Float]? = weight.requiresGrad ? [Float](repeating: 0, count: weight.count) : nil
+            // Not zeroed first: the kernel overwrites every element of the gradients it is given.
+            var gx: [Float]? = x.requiresGrad ? makeArray(x.count) { _ in } : nil
+            var gw: [Float]? = weight.requiresGrad ? makeArray(weight.count) { _ in } : nil
             x.data.withUnsafeBufferPointer { px in
                 weight.data.withUnsafeBufferPointer { pw in
                     g.data.withUnsafeBufferPointer { pg in
@@ -134,7 +134,7 @@ extension Tensor {
         let h = shape[2], w = shape[3], planes = shape[0] * shape[1]
         let out = data.withUnsafeBufferPointer { xb in
             makeArray(count / 4) { y in
-                for p in 0..<planes {
+                forEachPlane(planes, size: h * w) { p in
                     for i in 0..<(h / 2) {
                         let top = xb.baseAddress! + p * h * w + 2 * i * w, bottom = top + w
                         let row = y + p * h * w / 4 + i * (w / 2)
@@ -156,7 +156,7 @@ extension Tensor {
         let h = shape[2], w = shape[3], planes = shape[0] * shape[1]
         let out = data.withUnsafeBufferPointer { xb in
             makeArray(count * 4) { y in
-                for p in 0..<planes {
+                forEachPlane(planes, size: h * w) { p in
                     for i in 0..<h {
                         let source = xb.baseAddress! + p * h * w + i * w, row = y + p * 4 * h * w + 2 * i * 2 * w
                         for j in 0..<w { row[2 * j] = source[j]; row[2 * j + 1] = source[j] }
@@ -167,6 +167,16 @@ extension Tensor {
         }
         let result = Tensor(unchecked: out, shape: [shape[0], shape[1], 2 * h, 2 * w])
         return Tensor.record(result, op: "upsampleNearest2x", inputs: [self]) { g in [g.avgPool2x2() * 4] }
+    }
+}
+
+/// `body(p)` for every image plane p, spread over the kernel threads in chunks of about 32k floats
+/// (each plane is written by its own call: any thread count gives the same bits).
+@inline(__always)
+private func forEachPlane(_ planes: Int, size: Int, _ body: (Int) -> Void) {
+    let perChunk = Swift.max(1, (1 << 15) / Swift.max(size, 1))
+    Parallel.forEach((planes + perChunk - 1) / perChunk) { chunk in
+        for p in (chunk * perChunk)..<Swift.min(planes, (chunk + 1) * perChunk) { body(p) }
     }
 }
 

@@ -160,8 +160,8 @@ func sumKernel(_ x: [Float], shape: [Int], axes: [Int]) -> [Float] {
 /// array of `shape`. The workhorse of permute and expand.
 func stridedCopy(_ x: [Float], shape: [Int], strides: [Int], offset: Int = 0) -> [Float] {
     let total = shape.reduce(1, *)
-    var out = [Float](repeating: 0, count: total)
-    if total == 0 { return out }
+    if total == 0 { return [] }
+    var out = makeArray(total) { _ in }  // every element written below
     let (dims, st, _) = collapseAxes(shape, strides, contiguousStrides(shape))
     let inner = dims.last!, s = st.last!
     x.withUnsafeBufferPointer { src in
