@@ -105,6 +105,9 @@ let gradCases: [GradCase] = [
     GradCase(name: "normalize (group norm runs)", mutates: "normalize", shapes: [[2, 4, 3, 3]], inputs: .normal) {
         $0[0].normalizedRows(length: 18, epsilon: 1e-5)
     },
+    GradCase(name: "groupNorm (x, γ, β)", mutates: "groupNorm", shapes: [[2, 4, 3, 2], [4], [4]], inputs: .normal) {
+        $0[0].groupNormalized(groups: 2, scale: $0[1], shift: $0[2], epsilon: 1e-5)
+    },
     // composed
     GradCase(name: "normalize, composed reference", mutates: nil, shapes: [[3, 6]], inputs: .normal) {
         $0[0].normalizedRowsReference(length: 6, epsilon: 1e-5)

@@ -86,6 +86,31 @@ struct OpValueTests {
         }
     }
 
+    @Test("the fused GroupNorm has the bits of the composed standardise · γ + β: output and the gradients of x, γ and β")
+    func groupNormFusedIsTheComposedToTheBit() {
+        // Runs a multiple of the 8 lanes and not, 1×1 and 1×W images, one example, several groups.
+        let cases: [([Int], Int)] = [([2, 8, 5, 7], 4), ([3, 6, 4, 4], 3), ([1, 4, 1, 1], 2), ([2, 4, 1, 6], 2),
+                                     ([5, 32, 8, 8], 8), ([1, 3, 3, 2], 1)]
+        var rng = RandomGenerator(seed: 23)
+        for (shape, groups) in cases {
+            let c = shape[1]
+            let x0 = Tensor.randn(shape, using: &rng) * 2 + 0.5, g = Tensor.randn(shape, using: &rng)
+            let gamma0 = Tensor.randn([c], using: &rng), beta0 = Tensor.randn([c], using: &rng)
+            func leaves() -> (Tensor, Tensor, Tensor) {
+                (Tensor(x0.data, shape: shape, requiresGrad: true), Tensor(gamma0.data, shape: [c], requiresGrad: true),
+                 Tensor(beta0.data, shape: [c], requiresGrad: true))
+            }
+            let (xa, ga, ba) = leaves(), (xb, gb, bb) = leaves()
+            let fused = xa.groupNormalized(groups: groups, scale: ga, shift: ba, epsilon: 1e-5)
+            let length = x0.count / (shape[0] * groups)
+            let composed = xb.normalizedRows(length: length, epsilon: 1e-5) * gb.reshaped([1, c, 1, 1]) + bb.reshaped([1, c, 1, 1])
+            fused.backward(seed: g); composed.backward(seed: g)
+            let same = [fused.data == composed.data, xa.grad!.data == xb.grad!.data,
+                        ga.grad!.data == gb.grad!.data, ba.grad!.data == bb.grad!.data]
+            #expect(same == [true, true, true, true], "\(shape), \(groups) groups: output, ∂x, ∂γ, ∂β the same: \(same)")
+        }
+    }
+
     @Test("sums over an outer axis and over inner runs, on 1, 2 and 3 threads, have the bits of the plain serial loops")
     func sumSpreadOverThreadsKeepsItsOrder() {
         var rng = RandomGenerator(seed: 22)

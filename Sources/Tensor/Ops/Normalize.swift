@@ -67,6 +67,67 @@ extension Tensor {
         }
     }
 
+    /// GroupNorm's whole forward in one op: for x `[N, C, H, W]`, each example's `groups` groups
+    /// of C/G channels standardised (`normalizedRows`), then scaled and shifted per channel,
+    /// ```
+    /// y = x̂ · γ[c] + β[c]
+    /// ```
+    /// Backward: ∂L/∂β[c] = Σ_{n,h,w} g, ∂L/∂γ[c] = Σ_{n,h,w} g·x̂, and x̂'s gradient g·γ[c] goes
+    /// through the standardisation's backward.
+    ///
+    /// The numbers are those of the composed `normalizedRows(…) * γ + β` to the bit (each value is
+    /// computed by the same float operations in the same order, sums included); fusing only saves
+    /// the passes over memory that the composed ops' intermediate tensors cost.
+    public func groupNormalized(groups: Int, scale gamma: Tensor, shift beta: Tensor, epsilon: Float) -> Tensor {
+        guard rank == 4, groups > 0, shape[1] % groups == 0, gamma.shape == [shape[1]], beta.shape == [shape[1]] else {
+            shapeError("groupNormalized: needs x [N, C, H, W] with C divisible by \(groups) groups and γ, β of shape [C]; "
+                       + "got x \(shape), γ \(gamma.shape), β \(beta.shape)")
+        }
+        let (n, c, spatial) = (shape[0], shape[1], shape[2] * shape[3])
+        let layout = GroupLayout(runs: n * groups, groups: groups, channelsPerGroup: c / groups, spatial: spatial)
+        if count == 0 { return Tensor(unchecked: [], shape: shape) }
+        var rstd = [Float](repeating: 0, count: layout.runs)
+        var xhat: [Float] = []
+        let y = data.withUnsafeBufferPointer { xb in
+            gamma.data.withUnsafeBufferPointer { gb in
+                beta.data.withUnsafeBufferPointer { bb in
+                    rstd.withUnsafeMutableBufferPointer { rb in
+                        let (x, r, scale, shift) = (xb.baseAddress!, rb.baseAddress!, gb.baseAddress!, bb.baseAddress!)
+                        let length = layout.length
+                        return makeArray(count) { out in
+                            xhat = makeArray(count) { h in
+                                Parallel.forEach((layout.runs + lanes - 1) / lanes) { block in
+                                    let first = block * lanes
+                                    if first + lanes <= layout.runs {
+                                        standardizeRows(x + first * length, h + first * length, r + first, length: length, epsilon: epsilon)
+                                    } else {
+                                        for run in first..<layout.runs {
+                                            standardizeRow(x + run * length, h + run * length, r + run, length: length, epsilon: epsilon)
+                                        }
+                                    }
+                                    // y = x̂·γ + β for these runs, channel by channel (as the composed `*` and `+` compute it).
+                                    for run in first..<Swift.min(layout.runs, first + lanes) {
+                                        for k in 0..<layout.channelsPerGroup {
+                                            let channel = layout.channel(run: run, k), at = (run * layout.channelsPerGroup + k) * spatial
+                                            let (g, b) = (scale[channel], shift[channel])
+                                            for i in 0..<spatial { out[at + i] = h[at + i] * g + b }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let result = Tensor(unchecked: y, shape: shape)
+        return Tensor.record(result, op: "groupNorm", inputs: [self, gamma, beta]) { g in
+            let (dx, dGamma, dBeta) = groupNormBackward(g.data, xhat: xhat, rstd: rstd, gamma: gamma.data, layout: layout,
+                                                        channels: c, batch: n)
+            return [Tensor(unchecked: dx, shape: g.shape), Tensor(unchecked: dGamma, shape: [c]), Tensor(unchecked: dBeta, shape: [c])]
+        }
+    }
+
     /// The same standardisation composed from primitives: the oracle for `normalizedRows`.
     public func normalizedRowsReference(length: Int, epsilon: Float) -> Tensor {
         let runs = reshaped([count / length, length])
@@ -159,5 +220,114 @@ private func standardizedRowsGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafeP
         let mg = Float(meanG[j] / Double(length)), mgh = Float(meanGH[j] / Double(length))
         let (gr, hr, o, inv) = (g + j * length, xhat + j * length, out + j * length, rstd[j])
         for i in 0..<length { o[i] = inv * (gr[i] - mg - hr[i] * mgh) }
+    }
+}
+
+// MARK: - GroupNorm's backward
+
+/// Where GroupNorm's runs lie: run r is example r / G, group r % G, its C/G channels of
+/// `spatial` pixels one after another.
+struct GroupLayout {
+    let runs: Int, groups: Int, channelsPerGroup: Int, spatial: Int
+    var length: Int { channelsPerGroup * spatial }
+    /// The channel of the k-th channel of run `run`.
+    @inline(__always) func channel(run: Int, _ k: Int) -> Int { (run % groups) * channelsPerGroup + k }
+}
+
+/// (∂L/∂x, ∂L/∂γ, ∂L/∂β) given g = ∂L/∂y. x̂'s gradient g·γ[c] is computed where it is used
+/// (never stored); the two parameter gradients are summed in the order `sum(to:)` sums the
+/// composed version's g·x̂ and g: over the examples first, element by element from zero, then
+/// each channel's pixels (`sumKernel`).
+func groupNormBackward(_ g: [Float], xhat: [Float], rstd: [Float], gamma: [Float], layout: GroupLayout,
+                       channels c: Int, batch n: Int) -> ([Float], [Float], [Float]) {
+    let length = layout.length, spatial = layout.spatial, plane = c * spatial
+    var dGammaPlanes: [Float] = [], dBetaPlanes: [Float] = []
+    let dx = g.withUnsafeBufferPointer { gb in
+        xhat.withUnsafeBufferPointer { hb in
+            gamma.withUnsafeBufferPointer { scaleBuffer in
+                rstd.withUnsafeBufferPointer { rb in
+                    let (gp, hp, scale, r) = (gb.baseAddress!, hb.baseAddress!, scaleBuffer.baseAddress!, rb.baseAddress!)
+                    // Σ over the examples, per (channel, pixel), in example order from zero.
+                    dGammaPlanes = makeArray(plane) { dg in
+                        dBetaPlanes = makeArray(plane) { db in
+                            parallelRanges(plane) { range in
+                                for t in range { dg[t] = 0; db[t] = 0 }
+                                for example in 0..<n {
+                                    let ge = gp + example * plane, he = hp + example * plane
+                                    for t in range { dg[t] += ge[t] * he[t]; db[t] += ge[t] }
+                                }
+                            }
+                        }
+                    }
+                    return makeArray(g.count) { out in
+                        Parallel.forEach((layout.runs + lanes - 1) / lanes) { block in
+                            let first = block * lanes
+                            if first + lanes <= layout.runs {
+                                groupRowsGradient(gp, hp, scale, r, out, layout: layout, first: first)
+                            } else {
+                                for run in first..<layout.runs { groupRowGradient(gp, hp, scale, r, out, layout: layout, run: run) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Then each channel's pixels: the composed sum's second step (nothing to sum for 1×1 images).
+    if spatial == 1 { return (dx, dGammaPlanes, dBetaPlanes) }
+    return (dx, sumKernel(dGammaPlanes, shape: [c, spatial], axes: [1]), sumKernel(dBetaPlanes, shape: [c, spatial], axes: [1]))
+}
+
+/// `standardizedRowGradient` for GroupNorm run `run`, with x̂'s gradient g·γ[c] made on the fly.
+@inline(__always)
+private func groupRowGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, _ gamma: UnsafePointer<Float>,
+                              _ rstd: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, layout: GroupLayout, run: Int) {
+    let (length, spatial) = (layout.length, layout.spatial)
+    let (gr, hr, o) = (g + run * length, xhat + run * length, out + run * length)
+    var meanG = 0.0, meanGH = 0.0
+    for k in 0..<layout.channelsPerGroup {
+        let scale = gamma[layout.channel(run: run, k)]
+        for i in (k * spatial)..<((k + 1) * spatial) {
+            let d = gr[i] * scale
+            meanG += Double(d); meanGH += Double(d * hr[i])
+        }
+    }
+    let mg = Float(meanG / Double(length)), mgh = Float(meanGH / Double(length)), inv = rstd[run]
+    for k in 0..<layout.channelsPerGroup {
+        let scale = gamma[layout.channel(run: run, k)]
+        for i in (k * spatial)..<((k + 1) * spatial) { o[i] = inv * (gr[i] * scale - mg - hr[i] * mgh) }
+    }
+}
+
+/// `groupRowGradient` on `lanes` consecutive runs at once, one per lane, the same arithmetic per run.
+@inline(__always)
+private func groupRowsGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, _ gamma: UnsafePointer<Float>,
+                               _ rstd: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, layout: GroupLayout, first: Int) {
+    let (length, spatial) = (layout.length, layout.spatial)
+    let (gs, hs) = (g + first * length, xhat + first * length)
+    @inline(__always) func column(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        SIMD8(p[i], p[length + i], p[2 * length + i], p[3 * length + i],
+              p[4 * length + i], p[5 * length + i], p[6 * length + i], p[7 * length + i])
+    }
+    @inline(__always) func double(_ v: SIMD8<Float>) -> SIMD8<Double> {
+        SIMD8(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]), Double(v[4]), Double(v[5]), Double(v[6]), Double(v[7]))
+    }
+    var meanG = SIMD8<Double>(), meanGH = SIMD8<Double>()
+    for k in 0..<layout.channelsPerGroup {
+        var scale = SIMD8<Float>()
+        for j in 0..<lanes { scale[j] = gamma[layout.channel(run: first + j, k)] }
+        for i in (k * spatial)..<((k + 1) * spatial) {
+            let d = column(gs, i) * scale
+            meanG += double(d); meanGH += double(d * column(hs, i))
+        }
+    }
+    for j in 0..<lanes {
+        let run = first + j
+        let mg = Float(meanG[j] / Double(length)), mgh = Float(meanGH[j] / Double(length)), inv = rstd[run]
+        let (gr, hr, o) = (g + run * length, xhat + run * length, out + run * length)
+        for k in 0..<layout.channelsPerGroup {
+            let scale = gamma[layout.channel(run: run, k)]
+            for i in (k * spatial)..<((k + 1) * spatial) { o[i] = inv * (gr[i] * scale - mg - hr[i] * mgh) }
+        }
     }
 }
