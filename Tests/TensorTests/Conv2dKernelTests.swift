@@ -244,6 +244,75 @@ struct Conv2dKernelTests {
         #expect(taken >= 6, "only \(taken) geometries went through the indirect product")
     }
 
+    /// The direct loops (few output channels) add each output's terms in the documented order,
+    /// whatever they compute side by side: forward, each output plane over the input channels in
+    /// order, each value's taps in (ky, kx) order (8 along a row at a time, then the row's tail);
+    /// the weight gradient, each tap's sum over the examples in order of 8-lane sums plus a tail.
+    /// Written out here plane by plane, as the plainest loops, and compared to the bit.
+    @Test func directLoopsKeepTheirOrder() {
+        for g in [geometry(2, 6, 7, 13, 3, k: 3, pad: 1), geometry(3, 5, 9, 8, 4, k: 3, pad: 1), geometry(1, 2, 6, 11, 1, k: 3, pad: 1)] {
+            let c = ConvCase(g)
+            let (h, w, p, oh, ow) = (g.height, g.width, g.padding, g.outHeight, g.outWidth)
+            let pw = w + 2 * p
+            func padded(_ n: Int, _ ci: Int) -> [Float] {
+                var out = [Float](repeating: 0, count: (h + 2 * p) * pw)
+                for y in 0..<h { for x in 0..<w { out[(y + p) * pw + x + p] = c.input[((n * g.inChannels + ci) * h + y) * w + x] } }
+                return out
+            }
+            var y = [Float](repeating: 0, count: g.batch * g.outChannels * oh * ow)
+            var dw = [Float](repeating: 0, count: g.outChannels * g.inChannels * 9)
+            for n in 0..<g.batch {
+                for ci in 0..<g.inChannels {
+                    let xp = padded(n, ci)
+                    for co in 0..<g.outChannels {
+                        let taps = Array(c.weight[((co * g.inChannels + ci) * 9)..<((co * g.inChannels + ci + 1) * 9)])
+                        for oy in 0..<oh {
+                            var x = 0
+                            while x < ow {
+                                let lanes = x + 8 <= ow ? 8 : 1
+                                for l in 0..<lanes {
+                                    let at = ((n * g.outChannels + co) * oh + oy) * ow + x + l
+                                    var v = y[at]
+                                    for k in 0..<9 { v.addProduct(taps[k], xp[(oy + k / 3) * pw + x + l + k % 3]) }
+                                    y[at] = v
+                                }
+                                x += lanes
+                            }
+                        }
+                    }
+                }
+            }
+            for ci in 0..<g.inChannels {
+                for n in 0..<g.batch {
+                    let xp = padded(n, ci)
+                    for co in 0..<g.outChannels {
+                        for k in 0..<9 {
+                            var acc = SIMD8<Float>(), tail: Float = 0
+                            for oy in 0..<oh {
+                                var x = 0
+                                while x + 8 <= ow {
+                                    for l in 0..<8 {
+                                        acc[l].addProduct(c.gradOutput[((n * g.outChannels + co) * oh + oy) * ow + x + l],
+                                                          xp[(oy + k / 3) * pw + x + l + k % 3])
+                                    }
+                                    x += 8
+                                }
+                                while x < ow {
+                                    tail.addProduct(c.gradOutput[((n * g.outChannels + co) * oh + oy) * ow + x], xp[(oy + k / 3) * pw + x + k % 3])
+                                    x += 1
+                                }
+                            }
+                            dw[(co * g.inChannels + ci) * 9 + k] += acc.sum() + tail
+                        }
+                    }
+                }
+            }
+            let (sameOutput, sameWeights) = (c.forward(direct: true) == y, c.backward(direct: true, wantInput: false).weight! == dw)
+            #expect(sameOutput, "\(g): output")
+            #expect(sameWeights, "\(g): weight gradient")
+        }
+    }
+
     /// The input gradient computed in parts of one, two or three images (several parts side by
     /// side on the threads) has the bits of the whole group's, and the weight gradient is untouched,
     /// on 1 and 2 threads: through col2im (3×3, stride 2, pointwise in groups) and with one group of

@@ -25,6 +25,11 @@
 // through memory. The panels hold the values im2col would have written, so the numbers are the
 // same to the bit. Only the input gradient's dcols are written, for col2im.
 //
+// For most convolutions (K >= 64, kernel larger than 1×1) those two products run as "indirect"
+// products instead (`IndirectConv.swift`): the same products with their operands swapped, so the
+// small operand (the weights, or the output gradient) is the one packed and the columns are not
+// packed at all but read in place, pixel by pixel, from the padded planes. Same bits again.
+//
 // Putting the images of a batch side by side in one GEMM (rather than one small GEMM per
 // image) keeps the products wide even at 4×4 pixels, where one image gives only P = 16 columns.
 // The price is a reshuffle between [N, C, P] (the tensor layout) and [C, N·P] (the GEMM layout)
@@ -45,7 +50,7 @@
 // `Parallel.threadCount`.
 //
 // Cost: forward 2·N·Cout·P·K flops, backward twice that; the scratch is one group's padded
-// images, dcols and reshuffled output, kept in a small pool between calls instead of freed (the
+// images, dcols (or a part's, per thread) and reshuffled output, kept in a small pool between calls instead of freed (the
 // allocator would otherwise hand back fresh pages that fault on first touch every call).
 
 import Synchronization
@@ -666,11 +671,14 @@ struct DirectConv {
         Parallel.forEach(g.batch) { n in
             let out = output + n * cout * plane
             out.update(repeating: 0, count: cout * plane)
-            for ci in 0..<cin {
-                withPadded(input + (n * cin + ci) * h * w, rows: h, cols: w, padY: p, padX: p) { xpad in
-                    for co in 0..<cout {
-                        correlateAdd(out + co * plane, xpad, srcLd: w + 2 * p, rows: outH, cols: outW,
-                                     taps: weight + (co * cin + ci) * taps, kernelH: g.kernelH, kernelW: g.kernelW)
+            withFourPlanes(plane, taps: taps) { four in
+                for ci in 0..<cin {
+                    withPadded(input + (n * cin + ci) * h * w, rows: h, cols: w, padY: p, padX: p) { xpad in
+                        // All output channels (at most 4) from one pass over the padded plane.
+                        let planes: (Int) -> UnsafeMutablePointer<Float> = { co in out + co * plane }
+                        let kernels: (Int) -> UnsafePointer<Float> = { co in weight + (co * cin + ci) * taps }
+                        four.correlateAdd(count: cout, out: planes, taps: kernels,
+                                          xpad, srcLd: w + 2 * p, rows: outH, cols: outW, kernelH: g.kernelH, kernelW: g.kernelW)
                     }
                 }
             }
@@ -690,11 +698,16 @@ struct DirectConv {
             Parallel.forEach(g.batch) { n in
                 let dx = gradInput + n * cin * h * w
                 dx.update(repeating: 0, count: cin * h * w)
-                for co in 0..<cout {
-                    withPadded(gradOutput + (n * cout + co) * plane, rows: outH, cols: outW, padY: padY, padX: padX) { dypad in
-                        for ci in 0..<cin {
-                            correlateAdd(dx + ci * h * w, dypad, srcLd: outW + 2 * padX, rows: h, cols: w,
-                                         taps: flipped + (co * cin + ci) * taps, kernelH: kh, kernelW: kw)
+                withFourPlanes(h * w, taps: taps) { four in
+                    for co in 0..<cout {
+                        withPadded(gradOutput + (n * cout + co) * plane, rows: outH, cols: outW, padY: padY, padX: padX) { dypad in
+                            // Four input channels at a time from one pass over the padded gradient.
+                            for c0 in stride(from: 0, to: cin, by: 4) {
+                                let planes: (Int) -> UnsafeMutablePointer<Float> = { i in dx + (c0 + i) * h * w }
+                                let kernels: (Int) -> UnsafePointer<Float> = { i in UnsafePointer(flipped) + (co * cin + c0 + i) * taps }
+                                four.correlateAdd(count: min(4, cin - c0), out: planes, taps: kernels,
+                                                  dypad, srcLd: outW + 2 * padX, rows: h, cols: w, kernelH: kh, kernelW: kw)
+                            }
                         }
                     }
                 }
@@ -711,6 +724,11 @@ struct DirectConv {
                 withPadded(input + (n * cin + ci) * h * w, rows: h, cols: w, padY: p, padX: p) { xpad in
                     for co in 0..<cout {
                         let dy = gradOutput + (n * cout + co) * plane, dw = gradWeight + (co * cin + ci) * kh * kw
+                        if kh == 3 && kw == 3 {
+                            // The nine taps' sums from one pass over dy.
+                            shiftedDots3x3(dy, xpad, srcLd: w + 2 * p, rows: outH, cols: outW, into: dw)
+                            continue
+                        }
                         for ky in 0..<kh {
                             for kx in 0..<kw {
                                 dw[ky * kw + kx] += shiftedDot(dy, xpad + ky * (w + 2 * p) + kx, srcLd: w + 2 * p,
@@ -724,33 +742,88 @@ struct DirectConv {
     }
 }
 
-/// out[y, x] += Σ_{ky,kx} taps[ky·KW + kx] · src[(y + ky)·srcLd + x + kx] for y < rows, x < cols
-/// (`out` is [rows, cols]); each out value is loaded once and gets its taps in (ky, kx) order.
+/// Runs `body` with a `FourPlanes` whose spare output is a scratch plane of `plane` floats.
 @inline(__always)
-private func correlateAdd(_ out: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, srcLd: Int,
-                          rows: Int, cols: Int, taps: UnsafePointer<Float>, kernelH: Int, kernelW: Int) {
+private func withFourPlanes(_ plane: Int, taps: Int, _ body: (FourPlanes) -> Void) {
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: plane + taps) { buffer in
+        let spare = buffer.baseAddress!
+        (spare + plane).update(repeating: 0, count: taps)
+        body(FourPlanes(spare: spare, zeroTaps: UnsafePointer(spare + plane)))
+    }
+}
+
+/// out_i[y, x] += Σ_{ky,kx} taps_i[ky·KW + kx] · src[(y + ky)·srcLd + x + kx] for y < rows, x < cols,
+/// for up to four output planes out_i ([rows, cols]) that share one source plane, in one pass:
+/// each source vector is loaded once and multiplied into all four. Every out value is loaded
+/// once and gets its taps in (ky, kx) order, 8 values at a time along a row and then the row's
+/// tail one by one: the order each plane would get alone. Missing planes (count < 4) are
+/// computed into a spare plane with zero taps and dropped.
+private struct FourPlanes {
+    let spare: UnsafeMutablePointer<Float>, zeroTaps: UnsafePointer<Float>
+
+    @inline(__always)
+    func correlateAdd(count: Int, out: (Int) -> UnsafeMutablePointer<Float>, taps: (Int) -> UnsafePointer<Float>,
+                      _ src: UnsafePointer<Float>, srcLd: Int, rows: Int, cols: Int, kernelH: Int, kernelW: Int) {
+        let o0 = out(0), o1 = count > 1 ? out(1) : spare, o2 = count > 2 ? out(2) : spare, o3 = count > 3 ? out(3) : spare
+        let t0 = taps(0), t1 = count > 1 ? taps(1) : zeroTaps, t2 = count > 2 ? taps(2) : zeroTaps, t3 = count > 3 ? taps(3) : zeroTaps
+        for y in 0..<rows {
+            let (r0, r1, r2, r3) = (o0 + y * cols, o1 + y * cols, o2 + y * cols, o3 + y * cols), s = src + y * srcLd
+            var x = 0
+            while x + 8 <= cols {
+                var v0 = loadSIMD(r0 + x, SIMD8<Float>.self), v1 = loadSIMD(r1 + x, SIMD8<Float>.self)
+                var v2 = loadSIMD(r2 + x, SIMD8<Float>.self), v3 = loadSIMD(r3 + x, SIMD8<Float>.self)
+                for ky in 0..<kernelH {
+                    for kx in 0..<kernelW {
+                        let k = ky * kernelW + kx, a = loadSIMD(s + ky * srcLd + kx + x, SIMD8<Float>.self)
+                        v0.addProduct(SIMD8(repeating: t0[k]), a); v1.addProduct(SIMD8(repeating: t1[k]), a)
+                        v2.addProduct(SIMD8(repeating: t2[k]), a); v3.addProduct(SIMD8(repeating: t3[k]), a)
+                    }
+                }
+                storeSIMD(v0, r0 + x); storeSIMD(v1, r1 + x); storeSIMD(v2, r2 + x); storeSIMD(v3, r3 + x)
+                x += 8
+            }
+            while x < cols {
+                var (v0, v1, v2, v3) = (r0[x], r1[x], r2[x], r3[x])
+                for ky in 0..<kernelH {
+                    for kx in 0..<kernelW {
+                        let k = ky * kernelW + kx, a = s[ky * srcLd + kx + x]
+                        v0.addProduct(t0[k], a); v1.addProduct(t1[k], a); v2.addProduct(t2[k], a); v3.addProduct(t3[k], a)
+                    }
+                }
+                (r0[x], r1[x], r2[x], r3[x]) = (v0, v1, v2, v3)
+                x += 1
+            }
+        }
+    }
+}
+
+/// dw[ky·3 + kx] += shiftedDot(a, b + ky·srcLd + kx, …) for the nine taps of a 3×3 kernel, in one
+/// pass over `a`: each tap's sum takes exactly `shiftedDot`'s steps (the same bits).
+@inline(__always)
+private func shiftedDots3x3(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, srcLd: Int, rows: Int, cols: Int,
+                            into dw: UnsafeMutablePointer<Float>) {
+    var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>(), s4 = SIMD8<Float>()
+    var s5 = SIMD8<Float>(), s6 = SIMD8<Float>(), s7 = SIMD8<Float>(), s8 = SIMD8<Float>()
+    var tails = SIMD16<Float>()
     for y in 0..<rows {
-        let o = out + y * cols, s = src + y * srcLd
+        let ra = a + y * cols, rb = b + y * srcLd
         var x = 0
         while x + 8 <= cols {
-            var v = loadSIMD(o + x, SIMD8<Float>.self)
-            for ky in 0..<kernelH {
-                for kx in 0..<kernelW {
-                    v.addProduct(SIMD8(repeating: taps[ky * kernelW + kx]), loadSIMD(s + ky * srcLd + kx + x, SIMD8<Float>.self))
-                }
-            }
-            storeSIMD(v, o + x)
+            let v = loadSIMD(ra + x, SIMD8<Float>.self)
+            @inline(__always) func at(_ ky: Int, _ kx: Int) -> SIMD8<Float> { loadSIMD(rb + ky * srcLd + kx + x, SIMD8<Float>.self) }
+            s0.addProduct(v, at(0, 0)); s1.addProduct(v, at(0, 1)); s2.addProduct(v, at(0, 2))
+            s3.addProduct(v, at(1, 0)); s4.addProduct(v, at(1, 1)); s5.addProduct(v, at(1, 2))
+            s6.addProduct(v, at(2, 0)); s7.addProduct(v, at(2, 1)); s8.addProduct(v, at(2, 2))
             x += 8
         }
         while x < cols {
-            var v = o[x]
-            for ky in 0..<kernelH {
-                for kx in 0..<kernelW { v.addProduct(taps[ky * kernelW + kx], s[ky * srcLd + kx + x]) }
-            }
-            o[x] = v
+            for k in 0..<9 { tails[k].addProduct(ra[x], rb[(k / 3) * srcLd + k % 3 + x]) }
             x += 1
         }
     }
+    dw[0] += s0.sum() + tails[0]; dw[1] += s1.sum() + tails[1]; dw[2] += s2.sum() + tails[2]
+    dw[3] += s3.sum() + tails[3]; dw[4] += s4.sum() + tails[4]; dw[5] += s5.sum() + tails[5]
+    dw[6] += s6.sum() + tails[6]; dw[7] += s7.sum() + tails[7]; dw[8] += s8.sum() + tails[8]
 }
 
 /// Σ_{y,x} a[y·cols + x] · b[y·srcLd + x] over a [rows, cols] window, in a fixed order

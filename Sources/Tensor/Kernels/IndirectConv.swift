@@ -1,5 +1,6 @@
-// The forward convolution as an "indirect" GEMM: the product of `gemm` with the roles of its
-// operands swapped, so that the im2col columns are never packed at all.
+// The forward convolution and its weight gradient as "indirect" GEMMs: the products of `gemm`
+// with the roles of their operands swapped, so that the im2col columns are never packed at all.
+// (The weight gradient's version is `IndirectWeightGradient`, below; the same idea.)
 //
 // `gemm` computes Y[Cout, G·P] = W[Cout, K] · cols[K, G·P] by packing slivers of cols (the
 // images' pixels, copied run by run out of the padded planes) and streaming them past the

@@ -13,7 +13,9 @@
 //     the 6 values of a column), op(B) into slivers of NR = 2V columns (for each k, NR
 //     values of a row). The copy reads either storage order, so the transposed cases
 //     cost nothing extra later, and the kernel always streams contiguous memory. For a
-//     convolution, B's panels are packed straight from the images (`ImplicitColumns`).
+//     convolution, B's panels are packed straight from the images (`ImplicitColumns`), or
+//     the product runs with its operands swapped and the images are not packed at all
+//     (`IndirectConv`, the same micro-kernel idea with one operand read in place).
 //  2. Block. k is cut into blocks of KC = 256, so one B block of a task (KC x 384
 //     floats) stays in L2 and one A sliver (KC x 6) in L1 while the kernel sweeps.
 //  3. Micro-kernel. A 6 x NR tile of C lives in 12 vector registers (of the 16 AVX2
