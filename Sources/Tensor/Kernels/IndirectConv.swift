@@ -57,16 +57,8 @@ struct IndirectConv {
         for b in 0..<blocks {
             let k0 = b * gemmKBlock, kc = min(gemmKBlock, k - k0)
             for s in 0..<slivers {
-                let panel = panels + b * gemmKBlock * slivers * nr + s * kc * nr
-                for v in 0..<nr {
-                    let co = s * nr + v
-                    if co < outChannels {
-                        let row = weight + co * k + k0
-                        for r in 0..<kc { panel[r * nr + v] = row[r] }
-                    } else {
-                        for r in 0..<kc { panel[r * nr + v] = 0 }
-                    }
-                }
+                packPanel(weight, ld: k, channels: outChannels, sliver: s, nr: nr, k0: k0, kc: kc,
+                          into: panels + b * gemmKBlock * slivers * nr + s * kc * nr)
             }
         }
         let offsets = UnsafeMutablePointer<Int>.allocate(capacity: max(1, k))
@@ -188,16 +180,8 @@ struct IndirectWeightGradient {
         Parallel.forEach(blocks) { b in
             let j0 = b * gemmKBlock, kc = min(gemmKBlock, width - j0)
             for s in 0..<slivers {
-                let panel = panels + b * gemmKBlock * slivers * nr + s * kc * nr
-                for v in 0..<nr {
-                    let co = s * nr + v
-                    if co < cout {
-                        let row = dY + co * ldDY + j0
-                        for j in 0..<kc { panel[j * nr + v] = row[j] }
-                    } else {
-                        for j in 0..<kc { panel[j * nr + v] = 0 }
-                    }
-                }
+                packPanel(dY, ld: ldDY, channels: cout, sliver: s, nr: nr, k0: j0, kc: kc,
+                          into: panels + b * gemmKBlock * slivers * nr + s * kc * nr)
             }
             var cursor = PixelCursor(view, j0)
             for j in 0..<kc {
@@ -230,6 +214,22 @@ struct IndirectWeightGradient {
             for r in 0..<k { gradWeight[co * k + r] = total[r * ld + co] }
         }
         total.deallocate()
+    }
+}
+
+/// One panel of the packed operand: panel[r·nr + v] = m[(s·nr + v)·ld + k0 + r] for r < kc, the
+/// transpose of nr rows (channels) of a row-major matrix m, zero for channels past `channels`.
+@inline(__always)
+private func packPanel(_ m: UnsafePointer<Float>, ld: Int, channels: Int, sliver s: Int, nr: Int, k0: Int, kc: Int,
+                       into panel: UnsafeMutablePointer<Float>) {
+    for v in 0..<nr {
+        let channel = s * nr + v
+        if channel < channels {
+            let row = m + channel * ld + k0
+            for r in 0..<kc { panel[r * nr + v] = row[r] }
+        } else {
+            for r in 0..<kc { panel[r * nr + v] = 0 }
+        }
     }
 }
 

@@ -149,6 +149,19 @@ extension Tensor {
 /// Runs standardised together, one per lane.
 private let lanes = 8
 
+/// Element i of each of the 8 consecutive runs of `length` floats at p, one run per lane.
+@inline(__always)
+private func laneColumn(_ p: UnsafePointer<Float>, _ i: Int, length: Int) -> SIMD8<Float> {
+    SIMD8(p[i], p[length + i], p[2 * length + i], p[3 * length + i],
+          p[4 * length + i], p[5 * length + i], p[6 * length + i], p[7 * length + i])
+}
+
+/// Each lane converted to Double, as `Double(x)` converts one float.
+@inline(__always)
+private func widened(_ v: SIMD8<Float>) -> SIMD8<Double> {
+    SIMD8(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]), Double(v[4]), Double(v[5]), Double(v[6]), Double(v[7]))
+}
+
 /// y = (x − μ)·r for one run of `length` floats at x, with r = 1/√(σ² + ε) stored in `rstd`.
 @inline(__always)
 private func standardizeRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
@@ -168,20 +181,12 @@ private func standardizeRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer
 @inline(__always)
 private func standardizeRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
                              length: Int, epsilon: Float) {
-    /// Element i of each of the 8 runs.
-    @inline(__always) func column(_ i: Int) -> SIMD8<Float> {
-        SIMD8(x[i], x[length + i], x[2 * length + i], x[3 * length + i],
-              x[4 * length + i], x[5 * length + i], x[6 * length + i], x[7 * length + i])
-    }
-    @inline(__always) func double(_ v: SIMD8<Float>) -> SIMD8<Double> {
-        SIMD8(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]), Double(v[4]), Double(v[5]), Double(v[6]), Double(v[7]))
-    }
     var sum = SIMD8<Double>()
-    for i in 0..<length { sum += double(column(i)) }
+    for i in 0..<length { sum += widened(laneColumn(x, i, length: length)) }
     var mean = SIMD8<Float>()
     for j in 0..<lanes { mean[j] = Float(sum[j] / Double(length)) }
     var squares = SIMD8<Double>()
-    for i in 0..<length { let d = double(column(i) - mean); squares += d * d }
+    for i in 0..<length { let d = widened(laneColumn(x, i, length: length) - mean); squares += d * d }
     for j in 0..<lanes {
         let inv = 1 / (Float(squares[j] / Double(length)) + epsilon).squareRoot()
         rstd[j] = inv
@@ -204,17 +209,10 @@ private func standardizedRowGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePo
 @inline(__always)
 private func standardizedRowsGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
                                       _ out: UnsafeMutablePointer<Float>, length: Int) {
-    @inline(__always) func column(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
-        SIMD8(p[i], p[length + i], p[2 * length + i], p[3 * length + i],
-              p[4 * length + i], p[5 * length + i], p[6 * length + i], p[7 * length + i])
-    }
-    @inline(__always) func double(_ v: SIMD8<Float>) -> SIMD8<Double> {
-        SIMD8(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]), Double(v[4]), Double(v[5]), Double(v[6]), Double(v[7]))
-    }
     var meanG = SIMD8<Double>(), meanGH = SIMD8<Double>()
     for i in 0..<length {
-        let gi = column(g, i)
-        meanG += double(gi); meanGH += double(gi * column(xhat, i))
+        let gi = laneColumn(g, i, length: length)
+        meanG += widened(gi); meanGH += widened(gi * laneColumn(xhat, i, length: length))
     }
     for j in 0..<lanes {
         let mg = Float(meanG[j] / Double(length)), mgh = Float(meanGH[j] / Double(length))
@@ -305,20 +303,13 @@ private func groupRowsGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePointer<
                                _ rstd: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, layout: GroupLayout, first: Int) {
     let (length, spatial) = (layout.length, layout.spatial)
     let (gs, hs) = (g + first * length, xhat + first * length)
-    @inline(__always) func column(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
-        SIMD8(p[i], p[length + i], p[2 * length + i], p[3 * length + i],
-              p[4 * length + i], p[5 * length + i], p[6 * length + i], p[7 * length + i])
-    }
-    @inline(__always) func double(_ v: SIMD8<Float>) -> SIMD8<Double> {
-        SIMD8(Double(v[0]), Double(v[1]), Double(v[2]), Double(v[3]), Double(v[4]), Double(v[5]), Double(v[6]), Double(v[7]))
-    }
     var meanG = SIMD8<Double>(), meanGH = SIMD8<Double>()
     for k in 0..<layout.channelsPerGroup {
         var scale = SIMD8<Float>()
         for j in 0..<lanes { scale[j] = gamma[layout.channel(run: first + j, k)] }
         for i in (k * spatial)..<((k + 1) * spatial) {
-            let d = column(gs, i) * scale
-            meanG += double(d); meanGH += double(d * column(hs, i))
+            let d = laneColumn(gs, i, length: length) * scale
+            meanG += widened(d); meanGH += widened(d * laneColumn(hs, i, length: length))
         }
     }
     for j in 0..<lanes {
