@@ -50,8 +50,9 @@
 // `Parallel.threadCount`.
 //
 // Cost: forward 2·N·Cout·P·K flops, backward twice that; the scratch is one group's padded
-// images, dcols (or a part's, per thread) and reshuffled output, kept in a small pool between calls instead of freed (the
-// allocator would otherwise hand back fresh pages that fault on first touch every call).
+// images, dcols (or a part's, per thread) and reshuffled output, kept in a small pool between
+// calls instead of freed (the allocator would otherwise hand back fresh pages that fault on
+// first touch every call).
 
 import Synchronization
 
@@ -226,7 +227,7 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
     let wholeGroups = plan.maxGroupSize <= perPart
     let scratch = ConvScratch(plan, columns: (gradInput != nil && wholeGroups) || !plan.implicitColumns)
     defer { scratch.release() }
-    var indirectWeights = gradWeight != nil && indirect && IndirectConv.suits(plan)
+    let indirectWeights = gradWeight != nil && indirect && IndirectConv.suits(plan)
         ? IndirectWeightGradient(k: plan.rows, outChannels: g.outChannels) : nil
     defer { if let gradWeight, let indirectWeights { indirectWeights.finish(into: gradWeight) } }
     for group in 0..<plan.groups {
@@ -243,11 +244,10 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
             }
             dY = UnsafePointer(scratch.channelMajor)
         }
-        if gradWeight != nil, var product = indirectWeights {
-            // The same product with its operands swapped (IndirectConv.swift).
+        if let indirectWeights {
+            // The same product with its operands swapped (IndirectConv.swift), groups summed in order.
             let view = plan.implicit(images, input: input, scratch: scratch)
-            Profiler.kernel("products (indirect)") { product.add(view, dY: dY, ldDY: width) }
-            indirectWeights = product
+            Profiler.kernel("products (indirect)") { indirectWeights.add(view, dY: dY, ldDY: width, first: group == 0) }
         } else if let gradWeight {
             // dW[Cout, K] (+)= dY[Cout, G·P] · colsᵀ, groups summed in order.
             if plan.implicitColumns {

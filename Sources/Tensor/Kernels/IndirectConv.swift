@@ -134,7 +134,6 @@ struct IndirectWeightGradient {
     let k: Int, outChannels: Int, nr: Int, slivers: Int, rowsPadded: Int
     /// dWᵀ so far, [rowsPadded, slivers·nr].
     let total: UnsafeMutablePointer<Float>
-    var groupsAdded = 0
 
     /// Row tiles per task (the split depends on the shape only).
     static let tilesPerTask = 4
@@ -156,15 +155,16 @@ struct IndirectWeightGradient {
         #endif
     }
 
-    /// Adds the group's Σ_j dY[co, j]·cols[r, j] (dY [Cout, width] with rows `ldDY` apart) to the total.
-    mutating func add(_ view: ImplicitColumns, dY: UnsafePointer<Float>, ldDY: Int) {
+    /// Adds the group's Σ_j dY[co, j]·cols[r, j] (dY [Cout, width] with rows `ldDY` apart) to the
+    /// total, or starts the total with it for the `first` group.
+    func add(_ view: ImplicitColumns, dY: UnsafePointer<Float>, ldDY: Int, first: Bool) {
         #if AVX512
-        if nr == 32 { return add(view, dY: dY, ldDY: ldDY, SIMD16<Float>.self) }
+        if nr == 32 { return add(view, dY: dY, ldDY: ldDY, first: first, SIMD16<Float>.self) }
         #endif
-        add(view, dY: dY, ldDY: ldDY, SIMD8<Float>.self)
+        add(view, dY: dY, ldDY: ldDY, first: first, SIMD8<Float>.self)
     }
 
-    private mutating func add<V: SIMD>(_ view: ImplicitColumns, dY: UnsafePointer<Float>, ldDY: Int, _: V.Type)
+    private func add<V: SIMD>(_ view: ImplicitColumns, dY: UnsafePointer<Float>, ldDY: Int, first: Bool, _: V.Type)
         where V.Scalar == Float {
         let width = view.width, blocks = (width + gemmKBlock - 1) / gemmKBlock
         let (nr, slivers, cout, k) = (self.nr, self.slivers, outChannels, self.k)
@@ -189,7 +189,7 @@ struct IndirectWeightGradient {
                 if j + 1 < kc { cursor.advance() }
             }
         }
-        let first = groupsAdded == 0, ld = slivers * nr, total = self.total
+        let ld = slivers * nr, total = self.total
         let tiles = rowsPadded / 6
         let tasks = (tiles + IndirectWeightGradient.tilesPerTask - 1) / IndirectWeightGradient.tilesPerTask
         Parallel.forEach(tasks) { task in
@@ -204,7 +204,6 @@ struct IndirectWeightGradient {
                 }
             }
         }
-        groupsAdded += 1
     }
 
     /// dW[co, r] = the total's [r, co]; frees the total.

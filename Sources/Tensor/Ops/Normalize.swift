@@ -27,16 +27,11 @@ extension Tensor {
             return rstd.withUnsafeMutableBufferPointer { rb in
                 let r = rb.baseAddress!
                 return makeArray(count) { y in
-                    Parallel.forEach((rows + lanes - 1) / lanes) { block in
-                        let first = block * lanes
-                        if first + lanes <= rows {
-                            standardizeRows(x + first * length, y + first * length, r + first, length: length, epsilon: epsilon)
-                        } else {
-                            for row in first..<rows {
-                                standardizeRow(x + row * length, y + row * length, r + row, length: length, epsilon: epsilon)
-                            }
-                        }
-                    }
+                    forEachBlockOfRuns(rows, block: { first in
+                        standardizeRows(x + first * length, y + first * length, r + first, length: length, epsilon: epsilon)
+                    }, single: { row in
+                        standardizeRow(x + row * length, y + row * length, r + row, length: length, epsilon: epsilon)
+                    })
                 }
             }
         }
@@ -47,18 +42,13 @@ extension Tensor {
                     makeArray(xhat.count) { out in
                         let gp = gb.baseAddress!, hp = hb.baseAddress!
                         rstd.withUnsafeBufferPointer { rb in
-                            Parallel.forEach((rows + lanes - 1) / lanes) { block in
-                                let first = block * lanes
-                                if first + lanes <= rows {
-                                    let at = first * length
-                                    standardizedRowsGradient(gp + at, hp + at, rb.baseAddress! + first, out + at, length: length)
-                                } else {
-                                    for row in first..<rows {
-                                        let at = row * length
-                                        standardizedRowGradient(gp + at, hp + at, rb[row], out + at, length: length)
-                                    }
-                                }
-                            }
+                            forEachBlockOfRuns(rows, block: { first in
+                                let at = first * length
+                                standardizedRowsGradient(gp + at, hp + at, rb.baseAddress! + first, out + at, length: length)
+                            }, single: { row in
+                                let at = row * length
+                                standardizedRowGradient(gp + at, hp + at, rb[row], out + at, length: length)
+                            })
                         }
                     }
                 }
@@ -96,17 +86,10 @@ extension Tensor {
                         let length = layout.length
                         return makeArray(count) { out in
                             xhat = makeArray(count) { h in
-                                Parallel.forEach((layout.runs + lanes - 1) / lanes) { block in
-                                    let first = block * lanes
-                                    if first + lanes <= layout.runs {
-                                        standardizeRows(x + first * length, h + first * length, r + first, length: length, epsilon: epsilon)
-                                    } else {
-                                        for run in first..<layout.runs {
-                                            standardizeRow(x + run * length, h + run * length, r + run, length: length, epsilon: epsilon)
-                                        }
-                                    }
-                                    // y = x̂·γ + β for these runs, channel by channel (as the composed `*` and `+` compute it).
-                                    for run in first..<Swift.min(layout.runs, first + lanes) {
+                                // y = x̂·γ + β for runs just standardised, channel by channel (as the
+                                // composed `*` and `+` compute it), while they are in cache.
+                                func scaleAndShift(_ runs: Range<Int>) {
+                                    for run in runs {
                                         for k in 0..<layout.channelsPerGroup {
                                             let channel = layout.channel(run: run, k), at = (run * layout.channelsPerGroup + k) * spatial
                                             let (g, b) = (scale[channel], shift[channel])
@@ -114,6 +97,13 @@ extension Tensor {
                                         }
                                     }
                                 }
+                                forEachBlockOfRuns(layout.runs, block: { first in
+                                    standardizeRows(x + first * length, h + first * length, r + first, length: length, epsilon: epsilon)
+                                    scaleAndShift(first..<(first + lanes))
+                                }, single: { run in
+                                    standardizeRow(x + run * length, h + run * length, r + run, length: length, epsilon: epsilon)
+                                    scaleAndShift(run..<(run + 1))
+                                })
                             }
                         }
                     }
@@ -148,6 +138,20 @@ extension Tensor {
 
 /// Runs standardised together, one per lane.
 private let lanes = 8
+
+/// Runs 0..<runs on the kernel threads, `lanes` at a time: `block(first)` for each full block of
+/// runs first..<first + lanes, `single(run)` for each run of the last, partial block.
+@inline(__always)
+private func forEachBlockOfRuns(_ runs: Int, block: (Int) -> Void, single: (Int) -> Void) {
+    Parallel.forEach((runs + lanes - 1) / lanes) { b in
+        let first = b * lanes
+        if first + lanes <= runs {
+            block(first)
+        } else {
+            for run in first..<runs { single(run) }
+        }
+    }
+}
 
 /// Element i of each of the 8 consecutive runs of `length` floats at p, one run per lane.
 @inline(__always)
@@ -258,14 +262,11 @@ func groupNormBackward(_ g: [Float], xhat: [Float], rstd: [Float], gamma: [Float
                         }
                     }
                     return makeArray(g.count) { out in
-                        Parallel.forEach((layout.runs + lanes - 1) / lanes) { block in
-                            let first = block * lanes
-                            if first + lanes <= layout.runs {
-                                groupRowsGradient(gp, hp, scale, r, out, layout: layout, first: first)
-                            } else {
-                                for run in first..<layout.runs { groupRowGradient(gp, hp, scale, r, out, layout: layout, run: run) }
-                            }
-                        }
+                        forEachBlockOfRuns(layout.runs, block: { first in
+                            groupRowsGradient(gp, hp, scale, r, out, layout: layout, first: first)
+                        }, single: { run in
+                            groupRowGradient(gp, hp, scale, r, out, layout: layout, run: run)
+                        })
                     }
                 }
             }
