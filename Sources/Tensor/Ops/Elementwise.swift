@@ -24,6 +24,17 @@ func parallelRanges(_ n: Int, _ body: (Range<Int>) -> Void) {
     Parallel.forEach((n + chunk - 1) / chunk) { c in body((c * chunk)..<Swift.min(n, (c + 1) * chunk)) }
 }
 
+/// `body(row)` for every row of `size` elements (an image plane, a run to sum), the rows in fixed
+/// chunks of about 32,768 elements on the kernel threads. Each row must be computed alone, so any
+/// thread count gives the same bits.
+@inline(__always)
+func parallelRows(_ rows: Int, size: Int, _ body: (Int) -> Void) {
+    let perChunk = Swift.max(1, (1 << 15) / Swift.max(size, 1))
+    Parallel.forEach((rows + perChunk - 1) / perChunk) { chunk in
+        for row in (chunk * perChunk)..<Swift.min(rows, (chunk + 1) * perChunk) { body(row) }
+    }
+}
+
 extension Tensor {
     /// Applies `f` to every element. `@inline(__always)` lets each call site specialise the loop.
     @inline(__always)

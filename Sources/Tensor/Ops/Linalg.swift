@@ -134,7 +134,7 @@ extension Tensor {
         let h = shape[2], w = shape[3], planes = shape[0] * shape[1]
         let out = data.withUnsafeBufferPointer { xb in
             makeArray(count / 4) { y in
-                forEachPlane(planes, size: h * w) { p in
+                parallelRows(planes, size: h * w) { p in
                     for i in 0..<(h / 2) {
                         let top = xb.baseAddress! + p * h * w + 2 * i * w, bottom = top + w
                         let row = y + p * h * w / 4 + i * (w / 2)
@@ -156,7 +156,7 @@ extension Tensor {
         let h = shape[2], w = shape[3], planes = shape[0] * shape[1]
         let out = data.withUnsafeBufferPointer { xb in
             makeArray(count * 4) { y in
-                forEachPlane(planes, size: h * w) { p in
+                parallelRows(planes, size: h * w) { p in
                     for i in 0..<h {
                         let source = xb.baseAddress! + p * h * w + i * w, row = y + p * 4 * h * w + 2 * i * 2 * w
                         for j in 0..<w { row[2 * j] = source[j]; row[2 * j + 1] = source[j] }
@@ -167,16 +167,6 @@ extension Tensor {
         }
         let result = Tensor(unchecked: out, shape: [shape[0], shape[1], 2 * h, 2 * w])
         return Tensor.record(result, op: "upsampleNearest2x", inputs: [self]) { g in [g.avgPool2x2() * 4] }
-    }
-}
-
-/// `body(p)` for every image plane p, spread over the kernel threads in chunks of about 32k floats
-/// (each plane is written by its own call: any thread count gives the same bits).
-@inline(__always)
-private func forEachPlane(_ planes: Int, size: Int, _ body: (Int) -> Void) {
-    let perChunk = Swift.max(1, (1 << 15) / Swift.max(size, 1))
-    Parallel.forEach((planes + perChunk - 1) / perChunk) { chunk in
-        for p in (chunk * perChunk)..<Swift.min(planes, (chunk + 1) * perChunk) { body(p) }
     }
 }
 

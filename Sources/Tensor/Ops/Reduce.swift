@@ -111,9 +111,7 @@ func sumKernel(_ x: [Float], shape: [Int], axes: [Int]) -> [Float] {
                 // spread over the threads (in pieces that depend on the shape only) without
                 // changing a bit.
                 if inner == 1 {
-                    let rowsPerTask = Swift.max(1, (1 << 15) / Swift.max(n, 1))
-                    Parallel.forEach((outer + rowsPerTask - 1) / rowsPerTask) { task in
-                    for o in (task * rowsPerTask)..<Swift.min(outer, (task + 1) * rowsPerTask) {
+                    parallelRows(outer, size: n) { o in
                         // Blocks of 1,024 summed in 8 Float lanes (vectorised), block totals added in
                         // Double: a million-element sum stays accurate to ~1e-7 relative.
                         let base = src.baseAddress! + o * n
@@ -131,7 +129,6 @@ func sumKernel(_ x: [Float], shape: [Int], axes: [Int]) -> [Float] {
                             total += Double(s)
                         }
                         dst[o] = Float(total)
-                    }
                     }
                 } else {
                     // Pieces of the inner axis (a multiple of 16 floats, about 32k additions each).
