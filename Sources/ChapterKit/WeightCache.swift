@@ -10,7 +10,9 @@
 // change to the training or model code bumps. On load the recipe stored in the file is compared
 // with the one asked for: a cache that does not match, or whose loss log is missing or damaged, is
 // trained again with a one-line notice; `--load FILE` of a file trained otherwise is an error that
-// names the differing flag. Weights that do not fit the model, or hold NaN or infinity, are refused.
+// names the differing flag. Weights that do not fit the model, or hold NaN or infinity, are refused,
+// and so are weights whose numbers no longer match the checksum saved with them (a damaged file:
+// finite garbage would otherwise load and sample nonsense without a word).
 
 import Diffusion
 import Foundation
@@ -99,8 +101,9 @@ extension Recipe {
         bar?.finish()
         let seconds = Date().timeIntervalSince(start)
         let recipe = String(decoding: try JSONEncoder.sorted.encode(self), as: UTF8.self)
+        let checksum = weightsChecksum(model.namedParameters.map { ($0.name, $0.tensor.data) })
         try model.save(to: path, metadata: extra.merging(["recipe": recipe, "weights_version": String(WeightsVersion.current),
-                                                           "train_seconds": String(seconds)]) { _, ours in ours })
+                                                           "train_seconds": String(seconds), "weights_checksum": checksum]) { _, ours in ours })
         try writeCSV(lossPath, header: ["step", "loss"], rows: losses.enumerated().map { [String($0.offset + 1), "\($0.element)"] })
         return (model, TrainingRecord(losses: losses, seconds: seconds, fromCache: false, path: path))
     }
@@ -136,7 +139,7 @@ extension Recipe {
     /// read if it lies beside it (else the record has no losses).
     public func load(from path: String) throws -> (model: Model, record: TrainingRecord) {
         let model = makeModel()
-        let metadata = try SafeTensors.read(from: path).metadata
+        let (arrays, metadata) = try SafeTensors.read(from: path)
         guard let json = metadata["recipe"] else {
             throw LoadError(path: path, problem: "it holds no recipe, so it was not saved by this chapter")
         }
@@ -146,6 +149,10 @@ extension Recipe {
         if stored != self {
             throw LoadError(path: path, problem: "it was trained with " + differences(from: stored).joined(separator: ", ")
                             + "; run with the flags it was trained with")
+        }
+        // (A file without a checksum is loaded: it may come from elsewhere; a mismatch never is.)
+        if let saved = metadata["weights_checksum"], weightsChecksum(arrays.map { ($0.name, $0.values) }) != saved {
+            throw LoadError(path: path, problem: WeightsChecksumMismatch().description)
         }
         try model.load(from: path)
         let lossPath = String(path.dropLast(".safetensors".count)) + "-loss.csv"
@@ -161,9 +168,9 @@ extension Recipe {
     }
 
     private func cached(_ model: Model, path: String, lossPath: String) -> CacheLookup {
-        let metadata: [String: String]
+        let arrays: [NamedArray], metadata: [String: String]
         do {
-            metadata = try SafeTensors.read(from: path).metadata
+            (arrays, metadata) = try SafeTensors.read(from: path)
         } catch {
             return .broken(error)
         }
@@ -176,6 +183,10 @@ extension Recipe {
         guard let losses = readLossLog(lossPath, steps: trainingSteps) else {
             return .stale("the loss log \(lossPath) beside cached weights is missing or damaged")
         }
+        guard let saved = metadata["weights_checksum"] else {
+            return .stale("cached weights \(path) hold no checksum (saved by an older version)")
+        }
+        guard weightsChecksum(arrays.map { ($0.name, $0.values) }) == saved else { return .broken(WeightsChecksumMismatch()) }
         do {
             try model.load(from: path)
         } catch {
@@ -184,6 +195,23 @@ extension Recipe {
         return .loaded(TrainingRecord(losses: losses, seconds: Double(metadata["train_seconds"] ?? "") ?? .nan,
                                       fromCache: true, path: path))
     }
+}
+
+/// A checksum of a model's weights (64-bit FNV-1a over each tensor's name and the bits of its
+/// values, tensors in name order), saved with cached weights and checked before they are loaded.
+func weightsChecksum(_ tensors: [(name: String, values: [Float])]) -> String {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    @inline(__always) func mix(_ word: UInt64) { h = (h ^ word) &* 0x100_0000_01b3 }
+    for (name, values) in tensors.sorted(by: { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) {
+        for byte in name.utf8 { mix(UInt64(byte)) }
+        for v in values { mix(UInt64(v.bitPattern)) }
+    }
+    return String(format: "%016llx", h)
+}
+
+/// Weights whose numbers differ from the checksum saved with them.
+struct WeightsChecksumMismatch: Error, CustomStringConvertible {
+    var description: String { "the numbers in the file do not match the checksum saved with them: the file is damaged" }
 }
 
 private enum CacheLookup {

@@ -126,6 +126,34 @@ struct RecipeCacheTests {
         #expect(record.losses.count == 5 && byLoad.weight.data == trained.weight.data)
     }
 
+    @Test("weights damaged into other finite numbers are refused, naming the file, never loaded; a file with no checksum is trained again")
+    func damagedWeightsAreRefused() throws {
+        let dir = folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (_, first) = try base.trainOrLoad(in: dir, retrain: false, label: nil)
+        // The last 4 bytes of the file are the last weight: make it another finite float.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: first.path))
+        let tail = bytes.count - 4
+        let old = bytes[tail..<bytes.count].withUnsafeBytes { $0.loadUnaligned(as: Float.self) }
+        withUnsafeBytes(of: old + 0.25) { bytes.replaceSubrange(tail..<bytes.count, with: $0) }
+        try bytes.write(to: URL(fileURLWithPath: first.path))
+        do {
+            _ = try base.trainOrLoad(in: dir, retrain: false, label: nil)
+            Issue.record("damaged weights were loaded")
+        } catch let error as CacheError {
+            #expect("\(error)".contains(first.path) && "\(error)".contains("checksum"), "\(error)")
+        }
+        #expect(base.cachedModel(in: dir) == nil)
+        #expect(throws: LoadError.self) { try base.load(from: first.path) }
+        // The same weights rewritten without a checksum (as an older version saved them): trained anew.
+        let (arrays, metadata) = try SafeTensors.read(from: first.path)
+        try SafeTensors.write(arrays, metadata: metadata.filter { $0.key != "weights_checksum" }, to: first.path)
+        let (_, again) = try base.trainOrLoad(in: dir, retrain: false, label: nil)
+        #expect(!again.fromCache)
+        let (_, loaded) = try base.trainOrLoad(in: dir, retrain: false, label: nil)
+        #expect(loaded.fromCache, "the retrained weights, saved with their checksum, load")
+    }
+
     @Test("cachedModel finds only this recipe's sound weights and never trains")
     func cachedModelOnlyFinds() throws {
         let dir = folder()
