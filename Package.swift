@@ -85,8 +85,8 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"]), .brew(["libpng"])]
         ),
-        .systemLibrary(name: "CMalloc"),  // glibc's mallopt, Linux only
-        .target(name: "Tensor", dependencies: ["CMalloc"], swiftSettings: fast),
+        .systemLibrary(name: "CSupport"),  // glibc's mallopt (Linux only) and a prefetch hint
+        .target(name: "Tensor", dependencies: ["CSupport"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CLibPNG", "Tensor"], swiftSettings: fast),
         .target(name: "Diffusion", dependencies: ["NN", "Tensor"], swiftSettings: fast),

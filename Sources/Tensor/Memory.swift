@@ -7,7 +7,7 @@
 // them in the process. Darwin's allocator needs nothing here.
 
 #if os(Linux)
-import CMalloc
+import CSupport
 
 let allocatorTuned: Bool = {
     _ = mallopt(M_MMAP_THRESHOLD, 32 << 20)

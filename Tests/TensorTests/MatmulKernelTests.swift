@@ -122,6 +122,9 @@ struct MatmulKernelTests {
             t.check(accumulate: true)
         }
         GemmCase(transA: false, transB: false, m: 200, n: 40, k: 300, seed: 8).check(accumulate: false)
+        // A convolution's weight gradient: two column slivers of a transposed B, a long k, split
+        // into strips of one sliver each.
+        GemmCase(transA: false, transB: true, m: 32, n: 27, k: 9000, seed: 9).check(accumulate: true)
     }
 
     @Test func emptyAndZeroK() {
@@ -142,7 +145,7 @@ struct MatmulKernelTests {
     private func bitIdenticalForAnyThreadCount() {
         // The count is scoped to this test (`withThreads`), so suites running at the same time cannot change it.
         for (transA, transB) in transposes {
-            for (m, n, k) in [(130, 300, 600), (37, 1000, 70), (3, 2000, 300)] {
+            for (m, n, k) in [(130, 300, 600), (37, 1000, 70), (3, 2000, 300), (32, 27, 9000)] {
                 let t = GemmCase(transA: transA, transB: transB, m: m, n: n, k: k, seed: 11)
                 var results: [[Float]] = []
                 for threads in [1, 2, 3] {

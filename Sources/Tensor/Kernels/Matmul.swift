@@ -15,7 +15,9 @@
 //     cost nothing extra later, and the kernel always streams contiguous memory. For a
 //     convolution, B's panels are packed straight from the images (`ImplicitColumns`), or
 //     the product runs with its operands swapped and the images are not packed at all
-//     (`IndirectConv`, the same micro-kernel idea with one operand read in place).
+//     (`IndirectConv`, the same micro-kernel idea with one operand read in place). The
+//     copy asks for memory a few rows or cache lines ahead of where it reads (a prefetch
+//     hint), so it streams instead of waiting on every far-apart row.
 //  2. Block. k is cut into blocks of KC = 256, so one B block of a task (KC x 384
 //     floats) stays in L2 and one A sliver (KC x 6) in L1 while the kernel sweeps.
 //  3. Micro-kernel. A 6 x NR tile of C lives in 12 vector registers (of the 16 AVX2
@@ -31,6 +33,8 @@
 // split C into rectangles of whole tiles, never k. Results are bit-identical for any
 // `Parallel.threadCount`. Nor on the path: each lane of either width does the same fused
 // multiply-adds in the same order, so both paths give the same bits.
+
+import CSupport
 
 // MARK: - The path
 
@@ -246,6 +250,9 @@ private let KC = gemmKBlock
 let gemmKBlock = 256
 /// Row slivers per block of A that stays in L2 while B slivers pass through L1 (96 rows).
 private let MCS = 16
+/// How far ahead the packing loops ask for memory (`diffusion_prefetch`): 4 rows of a stored B, or
+/// 64 floats (4 cache lines) along a row they read 8 floats at a time.
+private let prefetchRows = 4, prefetchFloats = 64
 /// Widest column strip of one task: 384 columns (384 KB of packed B), in slivers of nr columns.
 private let maxStripColumns = 384
 /// Products below this many flops run on one thread (dispatch costs a few microseconds).
@@ -307,7 +314,10 @@ private struct GemmPlan {
         let target = flops < parallelFlops ? 1 : 8
         var width = min(colSlivers, maxStripColumns / nr)
         if (colSlivers + width - 1) / width < target {
-            width = max(min(64 / nr, colSlivers), (colSlivers + target - 1) / target)
+            // Narrower strips, down to 64 columns when B's rows are read in place (shorter pieces of
+            // a row cost more), down to one sliver when B is transposed (read a sliver at a time anyway).
+            let narrowest = p.transB ? 1 : min(64 / nr, colSlivers)
+            width = max(narrowest, (colSlivers + target - 1) / target)
         }
         stripSlivers = width
         strips = (colSlivers + width - 1) / width
@@ -400,6 +410,9 @@ private func packASliver(_ pr: GemmProblem, rows i0: Int, k0: Int, kc: Int, _ ds
         var p = 0
         while p + 8 <= kc {
             let src = pr.a + i0 * pr.lda + k0 + p
+            if p & 15 == 0 && p + prefetchFloats < kc {  // once per cache line of each row
+                for r in 0..<rows { diffusion_prefetch(src + r * pr.lda + prefetchFloats) }
+            }
             @inline(__always) func row(_ r: Int) -> SIMD8<Float> { r < rows ? load8(src + r * pr.lda) : SIMD8() }
             let t = transposed(row(0), row(1), row(2), row(3), row(4), row(5), SIMD8(), SIMD8())
             let out = dst + p * MR
@@ -466,10 +479,17 @@ private func packBBlock(_ pr: GemmProblem, slivers: Range<Int>, nr: Int, k0: Int
     }
     // B stored [k, n]: walk B row by row (long contiguous reads the prefetcher follows;
     // sliver by sliver would touch a new page for every 64 bytes), scattering 16-value
-    // pieces into the slivers.
+    // pieces into the slivers. Rows are far apart (a 16384-column B puts 64 KB between them),
+    // and the CPU's own prefetcher does not guess the jump: without asking for the row 4 ahead,
+    // each row waits for memory with little else in flight.
     let fullEnd = min(slivers.upperBound, pr.n / nr)
+    let lo = slivers.lowerBound * nr, hi = min(pr.n, slivers.upperBound * nr)
     for p in 0..<kc {
         let src = pr.b + (k0 + p) * pr.ldb
+        if p + prefetchRows < kc {
+            let ahead = src + prefetchRows * pr.ldb
+            for j in stride(from: lo, to: hi, by: 16) { diffusion_prefetch(ahead + j) }  // a cache line each
+        }
         var out = dst + p * nr
         for s in slivers.lowerBound..<fullEnd {
             for q in stride(from: 0, to: nr, by: 8) { store8(load8(src + s * nr + q), out + q) }
@@ -504,6 +524,9 @@ private func packBSliver(_ pr: GemmProblem, cols j0: Int, nr: Int, k0: Int, kc: 
                 }
                 let src = pr.b + (j0 + 8 * h) * pr.ldb + k0 + p
                 let valid = cols - 8 * h
+                if p & 15 == 0 && p + prefetchFloats < kc {  // once per cache line of each row
+                    for r in 0..<min(8, valid) { diffusion_prefetch(src + r * pr.ldb + prefetchFloats) }
+                }
                 @inline(__always) func row(_ r: Int) -> SIMD8<Float> { r < valid ? load8(src + r * pr.ldb) : SIMD8() }
                 let t = transposed(row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
                 store8(t.0, out); store8(t.1, out + nr); store8(t.2, out + 2 * nr); store8(t.3, out + 3 * nr)
