@@ -54,17 +54,23 @@ extension Tensor {
         let m = range.count
         let out = data.withUnsafeBufferPointer { x in
             makeArray(outer * m * inner) { y in
-                for o in 0..<outer { (y + o * m * inner).update(from: x.baseAddress! + (o * n + range.lowerBound) * inner, count: m * inner) }
+                parallelRows(outer, size: m * inner) { o in
+                    (y + o * m * inner).update(from: x.baseAddress! + (o * n + range.lowerBound) * inner, count: m * inner)
+                }
             }
         }
         var outShape = shape; outShape[a] = m
         let inShape = shape
         return Tensor.record(Tensor(unchecked: out, shape: outShape), op: "slice", inputs: [self]) { g in
-            var gx = [Float](repeating: 0, count: inShape.reduce(1, *))
-            gx.withUnsafeMutableBufferPointer { dx in
-                g.data.withUnsafeBufferPointer { gp in
-                    for o in 0..<outer {
-                        (dx.baseAddress! + (o * n + range.lowerBound) * inner).update(from: gp.baseAddress! + o * m * inner, count: m * inner)
+            // Row o of the input gradient: zeros, the slice's gradient, zeros.
+            let before = range.lowerBound * inner, after = (n - range.upperBound) * inner
+            let gx = g.data.withUnsafeBufferPointer { gp in
+                makeArray(outer * n * inner) { dx in
+                    parallelRows(outer, size: n * inner) { o in
+                        let row = dx + o * n * inner
+                        row.update(repeating: 0, count: before)
+                        (row + before).update(from: gp.baseAddress! + o * m * inner, count: m * inner)
+                        (row + before + m * inner).update(repeating: 0, count: after)
                     }
                 }
             }
@@ -89,7 +95,9 @@ extension Tensor {
             var start = 0
             for (t, m) in zip(tensors, sizes) {
                 t.data.withUnsafeBufferPointer { x in
-                    for o in 0..<outer { (y + (o * total + start) * inner).update(from: x.baseAddress! + o * m * inner, count: m * inner) }
+                    parallelRows(outer, size: m * inner) { o in
+                        (y + (o * total + start) * inner).update(from: x.baseAddress! + o * m * inner, count: m * inner)
+                    }
                 }
                 start += m
             }
