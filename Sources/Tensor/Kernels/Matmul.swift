@@ -484,9 +484,10 @@ private func packBBlock(_ pr: GemmProblem, slivers: Range<Int>, nr: Int, k0: Int
     // each row waits for memory with little else in flight.
     let fullEnd = min(slivers.upperBound, pr.n / nr)
     let lo = slivers.lowerBound * nr, hi = min(pr.n, slivers.upperBound * nr)
+    let farApart = pr.ldb >= 1024  // rows a page (4 KB) or more apart; nearer, the CPU's prefetcher keeps up
     for p in 0..<kc {
         let src = pr.b + (k0 + p) * pr.ldb
-        if p + prefetchRows < kc {
+        if farApart && p + prefetchRows < kc {
             let ahead = src + prefetchRows * pr.ldb
             for j in stride(from: lo, to: hi, by: 16) { diffusion_prefetch(ahead + j) }  // a cache line each
         }
