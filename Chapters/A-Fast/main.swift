@@ -331,7 +331,9 @@ notebook.section("A.7 Rung 6: the library's gemm on one thread")
 notebook.say("The library's `gemm` is the same design grown up (Sources/Tensor/Kernels/Matmul.swift, after Goto & van de Geijn "
     + "2008 and BLIS, Van Zee & van de Geijn 2015). What it adds to rung 5: packing that reads A and B in either storage order "
     + "(a transposed operand costs nothing later; an 8 × 8 block is transposed in registers), zero padding so that any size "
-    + "works, a B block of at most 384 columns per task so that it stays in L2 for any n, BLIS's loop order (a block of "
+    + "works, a B block of at most 384 columns per task so that it stays in L2 for any n, prefetch hints while packing (the copy "
+    + "asks for memory a few rows or cache lines ahead of where it reads, because across rows far apart the CPU's own "
+    + "prefetcher does not guess the jump), BLIS's loop order (a block of "
     + "16 row slivers of A — 96 rows, kept in L2 — against one B sliver at a time, kept in L1), and, when the building CPU has "
     + "AVX-512, the same micro-kernel with V = 16 (a 6 × 32 tile in 12 of the 32 registers AVX-512 has), chosen at build time "
     + "(`GemmPath`). One thread, every path this build has:")
