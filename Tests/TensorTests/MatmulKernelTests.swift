@@ -157,7 +157,7 @@ struct MatmulKernelTests {
         var batchResults: [[Float]] = []
         for threads in [1, 2, 3] {
             batchResults.append(Parallel.withThreads(threads) {
-                runBatched(batch: 40, transA: false, transB: true, m: 16, n: 16, k: 64, shareB: false, fast: true)
+                runBatched(batch: 40, transA: false, transB: true, m: 16, n: 16, k: 64, shareB: false, by: .batched)
             })
         }
         #expect(batchResults[0] == batchResults[1] && batchResults[0] == batchResults[2])
@@ -187,9 +187,9 @@ struct MatmulKernelTests {
             for (batch, m, n, k) in [(5, 17, 9, 33), (3, 64, 64, 16), (2, 100, 200, 300)] {
                 for shareB in [false, true] {
                     let fast = runBatched(batch: batch, transA: transA, transB: transB, m: m, n: n, k: k,
-                                          shareB: shareB, fast: true)
+                                          shareB: shareB, by: .batched)
                     let naive = runBatched(batch: batch, transA: transA, transB: transB, m: m, n: n, k: k,
-                                           shareB: shareB, fast: false)
+                                           shareB: shareB, by: .naiveLoop)
                     // Inputs in [-1, 1): Σ|a||b| <= k, plus |C| < 1 for the accumulated C.
                     let tolerance = 4 * Float(k + 1) * Float.ulpOfOne / 2 * Float(k + 1)
                     let worst = zip(fast, naive).map { abs($0 - $1) }.max() ?? 0
@@ -199,9 +199,28 @@ struct MatmulKernelTests {
         }
     }
 
-    /// C_i for i in 0..<batch, padded strides; `fast` picks gemmBatched, else a loop of gemmNaive.
+    /// Small batched products read a stored A in place (from k = 32 on) instead of packing it, as `gemm`
+    /// does: the same tiles and sums, so the same bits as a loop of `gemm`, edges and all.
+    @Test(arguments: GemmPath.available)
+    func batchedReadingAInPlaceHasGemmsBits(path: GemmPath) {
+        GemmPath.with(path) {
+            for transB in [false, true] {
+                for (batch, m, n, k) in [(5, 17, 9, 33), (4, 64, 16, 64), (3, 13, 40, 256), (2, 6, 16, 32)] {
+                    let batched = runBatched(batch: batch, transA: false, transB: transB, m: m, n: n, k: k,
+                                             shareB: false, by: .batched)
+                    let looped = runBatched(batch: batch, transA: false, transB: transB, m: m, n: n, k: k,
+                                            shareB: false, by: .gemmLoop)
+                    #expect(batched == looped, "batch=\(batch) m=\(m) n=\(n) k=\(k) transB=\(transB)")
+                }
+            }
+        }
+    }
+
+    private enum BatchRunner { case batched, naiveLoop, gemmLoop }
+
+    /// C_i for i in 0..<batch, padded strides, by gemmBatched or by a loop of gemmNaive or of gemm.
     private func runBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
-                            shareB: Bool, fast: Bool) -> [Float] {
+                            shareB: Bool, by runner: BatchRunner) -> [Float] {
         let lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 2, ldc = n + 1
         let strideA = (transA ? k : m) * lda + 5
         let strideB = shareB ? 0 : (transB ? n : k) * ldb + 3
@@ -214,15 +233,15 @@ struct MatmulKernelTests {
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
                     let pa = pa.baseAddress!, pb = pb.baseAddress!, pc = pc.baseAddress!
-                    if fast {
+                    if runner == .batched {
                         gemmBatched(batch: batch, transA: transA, transB: transB, m: m, n: n, k: k,
                                     a: pa, lda: lda, strideA: strideA, b: pb, ldb: ldb, strideB: strideB,
                                     c: pc, ldc: ldc, strideC: strideC, accumulate: true)
                     } else {
+                        let each = runner == .gemmLoop ? gemmFast : gemmOracle
                         for i in 0..<batch {
-                            gemmNaive(transA: transA, transB: transB, m: m, n: n, k: k,
-                                      a: pa + i * strideA, lda: lda, b: pb + i * strideB, ldb: ldb,
-                                      c: pc + i * strideC, ldc: ldc, accumulate: true)
+                            each(transA, transB, m, n, k, pa + i * strideA, lda, pb + i * strideB, ldb,
+                                 pc + i * strideC, ldc, true)
                         }
                     }
                 }

@@ -17,7 +17,9 @@
 //     the product runs with its operands swapped and the images are not packed at all
 //     (`IndirectConv`, the same micro-kernel idea with one operand read in place). The
 //     copy asks for memory a few rows or cache lines ahead of where it reads (a prefetch
-//     hint), so it streams instead of waiting on every far-apart row.
+//     hint), so it streams instead of waiting on every far-apart row. The small products
+//     of `gemmBatched` (attention heads) read a stored A where it is: packing it would
+//     cost as much as multiplying it.
 //  2. Block. k is cut into blocks of KC = 256, so one B block of a task (KC x 384
 //     floats) stays in L2 and one A sliver (KC x 6) in L1 while the kernel sweeps.
 //  3. Micro-kernel. A 6 x NR tile of C lives in 12 vector registers (of the 16 AVX2
@@ -232,8 +234,14 @@ private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int)
         let workspace = Workspace(plan)
         for i in (chunk * batch / chunks)..<((chunk + 1) * batch / chunks) {
             let p = item(i)
-            plan.packA(p, into: workspace.packedA, sliverRange: 0..<plan.rowSlivers)
-            plan.run(task: 0, p, packedA: workspace.packedA, bBlock: workspace.bBlock, V.self)
+            // A read in place pays from k = 32 on (measured on attention's shapes: P·V, k = 64, ×1.5–1.8;
+            // Q·Kᵀ with k = 16 lost 13–20 %, its tiles too short for six row pointers each).
+            if !p.transA && p.k >= 32 && p.k <= KC {
+                plan.runReadingA(p, bBlock: workspace.bBlock, V.self)
+            } else {
+                plan.packA(p, into: workspace.packedA, sliverRange: 0..<plan.rowSlivers)
+                plan.run(task: 0, p, packedA: workspace.packedA, bBlock: workspace.bBlock, V.self)
+            }
         }
         workspace.free()
     }
@@ -356,20 +364,37 @@ private struct GemmPlan {
             // every row sliver of the block streams past it).
             for rb in stride(from: r0, to: r1, by: MCS) {
                 for s in s0..<s1 {
-                    let j0 = s * nr, cols = min(nr, p.n - j0)
                     let bSliver = UnsafePointer(bBlock + (s - s0) * nr * kc)
                     for r in rb..<min(r1, rb + MCS) {
-                        let i0 = r * MR, rows = min(MR, p.m - i0)
-                        let aSliver = UnsafePointer(aBlock + r * MR * kc)
-                        let cTile = p.c + i0 * p.ldc + j0
-                        if rows == MR && cols == nr {
-                            microKernel(kc, aSliver, bSliver, nr, cTile, p.ldc, addToC, V.self)
-                        } else {
-                            edgeTile(kc, aSliver, bSliver, nr, cTile, p.ldc, addToC, rows, cols, V.self)
-                        }
+                        tile(p, row: r, column: s, kc: kc, PackedRows(at: aBlock + r * MR * kc), bSliver, addToC, V.self)
                     }
                 }
             }
+        }
+    }
+
+    /// A small product (one task, k within one block, A stored [m, k]) with A read where it is: only B is
+    /// packed. The same tiles and sums as packing both.
+    func runReadingA<V: SIMD>(_ p: GemmProblem, bBlock: UnsafeMutablePointer<Float>, _: V.Type) where V.Scalar == Float {
+        packBBlock(p, slivers: 0..<colSlivers, nr: nr, k0: 0, kc: p.k, bBlock)
+        for s in 0..<colSlivers {
+            let bSliver = UnsafePointer(bBlock + s * nr * p.k)
+            for r in 0..<rowSlivers {
+                tile(p, row: r, column: s, kc: p.k, StoredRows(p, rows: r * MR, k0: 0), bSliver, p.accumulate, V.self)
+            }
+        }
+    }
+
+    /// The tile of C at row sliver r and column sliver s: op(A)'s rows from `a`, B's from the packed sliver.
+    @inline(__always)
+    private func tile<V: SIMD, A: TileRows>(_ p: GemmProblem, row r: Int, column s: Int, kc: Int, _ a: A,
+                                            _ bSliver: UnsafePointer<Float>, _ addToC: Bool, _: V.Type) where V.Scalar == Float {
+        let i0 = r * MR, rows = min(MR, p.m - i0), j0 = s * nr, cols = min(nr, p.n - j0)
+        let cTile = p.c + i0 * p.ldc + j0
+        if rows == MR && cols == nr {
+            microKernel(kc, a, bSliver, nr, cTile, p.ldc, addToC, V.self)
+        } else {
+            edgeTile(kc, a, bSliver, nr, cTile, p.ldc, addToC, rows, cols, V.self)
         }
     }
 }
@@ -593,30 +618,72 @@ private func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Sc
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
 }
 
-/// C[6, 2V] (+)= Apacked[kc,6]ᵀ · B[kc, 2V], with the tile in 12 registers of V floats. B's rows
-/// are `ldb` apart: 2V when packed.
+/// Where the micro-kernel finds its MR values of op(A) at each step of k.
+private protocol TileRows {
+    /// Row r's value at the current k.
+    func value(_ r: Int) -> Float
+    /// On to the next k.
+    mutating func advance()
+}
+
+/// A packed sliver: the MR values of one k side by side, k after k.
+private struct PackedRows: TileRows {
+    var at: UnsafePointer<Float>
+    @inline(__always) func value(_ r: Int) -> Float { at[r] }
+    @inline(__always) mutating func advance() { at += MR }
+}
+
+/// MR rows of a stored A [m, k], read where they are (`gemmBatched`'s small products, whose A is
+/// read from L1 anyway and whose packing would cost as much as the multiply). Rows past m read
+/// the last row again: computed, never stored.
+private struct StoredRows: TileRows {
+    let r0: UnsafePointer<Float>, r1: UnsafePointer<Float>, r2: UnsafePointer<Float>
+    let r3: UnsafePointer<Float>, r4: UnsafePointer<Float>, r5: UnsafePointer<Float>
+    var k = 0
+    /// Rows i0..<i0 + MR of A (k columns from k0), of which `rows` exist.
+    init(_ p: GemmProblem, rows i0: Int, k0: Int) {
+        let rows = min(MR, p.m - i0)
+        func row(_ i: Int) -> UnsafePointer<Float> { p.a + (i0 + min(i, rows - 1)) * p.lda + k0 }
+        (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5))
+    }
+    @inline(__always) func value(_ r: Int) -> Float {
+        switch r {
+        case 0: r0[k]
+        case 1: r1[k]
+        case 2: r2[k]
+        case 3: r3[k]
+        case 4: r4[k]
+        default: r5[k]
+        }
+    }
+    @inline(__always) mutating func advance() { k += 1 }
+}
+
+/// C[6, 2V] (+)= op(A)[6, kc] · B[kc, 2V], with the tile in 12 registers of V floats. A's values
+/// come from `a` (a packed sliver, or stored rows); B's rows are `ldb` apart: 2V when packed.
 @inline(__always)
-private func microKernel<V: SIMD>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
-                                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool, _: V.Type) where V.Scalar == Float {
+private func microKernel<V: SIMD, A: TileRows>(_ kc: Int, _ a: A, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool, _: V.Type)
+    where V.Scalar == Float {
     let w = V.scalarCount
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
     var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
     var pa = a, pb = b
     for _ in 0..<kc {
         let b0 = load(pb, V.self), b1 = load(pb + w, V.self)
-        var ai = V(repeating: pa[0])
+        var ai = V(repeating: pa.value(0))
         c00 = c00.addingProduct(ai, b0); c01 = c01.addingProduct(ai, b1)
-        ai = V(repeating: pa[1])
+        ai = V(repeating: pa.value(1))
         c10 = c10.addingProduct(ai, b0); c11 = c11.addingProduct(ai, b1)
-        ai = V(repeating: pa[2])
+        ai = V(repeating: pa.value(2))
         c20 = c20.addingProduct(ai, b0); c21 = c21.addingProduct(ai, b1)
-        ai = V(repeating: pa[3])
+        ai = V(repeating: pa.value(3))
         c30 = c30.addingProduct(ai, b0); c31 = c31.addingProduct(ai, b1)
-        ai = V(repeating: pa[4])
+        ai = V(repeating: pa.value(4))
         c40 = c40.addingProduct(ai, b0); c41 = c41.addingProduct(ai, b1)
-        ai = V(repeating: pa[5])
+        ai = V(repeating: pa.value(5))
         c50 = c50.addingProduct(ai, b0); c51 = c51.addingProduct(ai, b1)
-        pa += MR; pb += ldb
+        pa.advance(); pb += ldb
     }
     @inline(__always) func put(_ v0: V, _ v1: V, _ row: UnsafeMutablePointer<Float>) {
         if addToC {
@@ -632,9 +699,9 @@ private func microKernel<V: SIMD>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: Uns
 /// A tile that sticks out of C: compute the full tile into scratch, copy the valid part.
 /// Each element sees exactly the arithmetic of `microKernel` (one sum, then one add).
 @inline(never)
-private func edgeTile<V: SIMD>(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ ldb: Int,
-                               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool, _ rows: Int, _ cols: Int,
-                               _: V.Type) where V.Scalar == Float {
+private func edgeTile<V: SIMD, A: TileRows>(_ kc: Int, _ a: A, _ b: UnsafePointer<Float>, _ ldb: Int,
+                                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool, _ rows: Int, _ cols: Int,
+                                            _: V.Type) where V.Scalar == Float {
     let nr = 2 * V.scalarCount
     withUnsafeTemporaryAllocation(of: Float.self, capacity: MR * nr) { tmp in
         let t = tmp.baseAddress!
