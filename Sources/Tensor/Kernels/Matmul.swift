@@ -380,7 +380,7 @@ private struct GemmPlan {
         for s in 0..<colSlivers {
             let bSliver = UnsafePointer(bBlock + s * nr * p.k)
             for r in 0..<rowSlivers {
-                tile(p, row: r, column: s, kc: p.k, StoredRows(p, rows: r * MR, k0: 0), bSliver, p.accumulate, V.self)
+                tile(p, row: r, column: s, kc: p.k, StoredRows(p, rows: r * MR), bSliver, p.accumulate, V.self)
             }
         }
     }
@@ -640,10 +640,10 @@ private struct StoredRows: TileRows {
     let r0: UnsafePointer<Float>, r1: UnsafePointer<Float>, r2: UnsafePointer<Float>
     let r3: UnsafePointer<Float>, r4: UnsafePointer<Float>, r5: UnsafePointer<Float>
     var k = 0
-    /// Rows i0..<i0 + MR of A (k columns from k0), of which `rows` exist.
-    init(_ p: GemmProblem, rows i0: Int, k0: Int) {
+    /// Rows i0..<i0 + MR of A, of which min(MR, m − i0) exist.
+    init(_ p: GemmProblem, rows i0: Int) {
         let rows = min(MR, p.m - i0)
-        func row(_ i: Int) -> UnsafePointer<Float> { p.a + (i0 + min(i, rows - 1)) * p.lda + k0 }
+        func row(_ i: Int) -> UnsafePointer<Float> { p.a + (i0 + min(i, rows - 1)) * p.lda }
         (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5))
     }
     @inline(__always) func value(_ r: Int) -> Float {
