@@ -199,8 +199,8 @@ struct MatmulKernelTests {
         }
     }
 
-    /// Small batched products read a stored A in place (from k = 32 on) instead of packing it, as `gemm`
-    /// does: the same tiles and sums, so the same bits as a loop of `gemm`, edges and all.
+    /// Small batched products read a stored A in place (from k = 32 on), where `gemm` packs it first: the
+    /// same tiles and sums, so the same bits as a loop of `gemm`, edges and all.
     @Test(arguments: GemmPath.available)
     func batchedReadingAInPlaceHasGemmsBits(path: GemmPath) {
         GemmPath.with(path) {

@@ -234,7 +234,7 @@ private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int)
         let workspace = Workspace(plan)
         for i in (chunk * batch / chunks)..<((chunk + 1) * batch / chunks) {
             let p = item(i)
-            // A read in place pays from k = 32 on (measured on attention's shapes: P·V, k = 64, ×1.5–1.8;
+            // A read in place pays from k = 32 on (measured on attention's shapes on a Zen 3: P·V, k = 64, ×1.5–1.8;
             // Q·Kᵀ with k = 16 lost 13–20 %, its tiles too short for six row pointers each).
             if !p.transA && p.k >= 32 && p.k <= KC {
                 plan.runReadingA(p, bBlock: workspace.bBlock, V.self)
