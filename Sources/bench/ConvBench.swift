@@ -42,15 +42,18 @@ public func runConvBench(quick: Bool) {
     let threadCounts = runThreads > 1 ? [1, runThreads] : [1]
     var rng = RandomGenerator(seed: 0x2545_F491_4F6C_DD1D)
     func random() -> Float { rng.uniform(in: -0.5...0.5) }
+    // CONV_BENCH_FILTER=64x64@8x8 (say) runs only the shapes whose size contains it.
+    let filter = ProcessInfo.processInfo.environment["CONV_BENCH_FILTER"] ?? ""
     for resolution in quick ? [16] : [16, 32] {
         var totals = [Int: (flops: Double, seconds: Double)]()
         for s in convBenchShapes(resolution: resolution) {
             let g = s.geometry
+            let size = "\(s.cin)x\(s.cout)@\(s.size)x\(s.size)/\(s.kernel)"
+            if !filter.isEmpty && !size.contains(filter) { continue }
             let x = (0..<(g.batch * g.inChannels * g.height * g.width)).map { _ in random() }
             let w = (0..<(g.outChannels * g.inChannels * g.kernelH * g.kernelW)).map { _ in random() }
             let dy = (0..<(g.batch * g.outChannels * g.outHeight * g.outWidth)).map { _ in random() }
             var y = [Float](repeating: 0, count: dy.count), dx = x, dw = w
-            let size = "\(s.cin)x\(s.cout)@\(s.size)x\(s.size)/\(s.kernel)"
             for threads in threadCounts {
                 var fwd = 0.0, bwd = 0.0
                 Parallel.withThreads(threads) { x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in dy.withUnsafeBufferPointer { pdy in
@@ -76,7 +79,7 @@ public func runConvBench(quick: Bool) {
         }
         // All the shapes above, each once: the conv part of a training step's budget.
         for threads in threadCounts {
-            let t = totals[threads]!
+            guard let t = totals[threads] else { continue }  // no shape passed the filter
             print("conv_all,unet\(resolution),\(threads),\(String(format: "%.1f", t.flops / t.seconds / 1e9)),GFLOP/s")
             print("conv_all_ms,unet\(resolution),\(threads),\(String(format: "%.2f", t.seconds * 1e3)),ms")
         }
