@@ -242,7 +242,7 @@ struct GroupLayout {
 /// each channel's pixels (`sumKernel`).
 func groupNormBackward(_ g: [Float], xhat: [Float], rstd: [Float], gamma: [Float], layout: GroupLayout,
                        channels c: Int, batch n: Int) -> ([Float], [Float], [Float]) {
-    let length = layout.length, spatial = layout.spatial, plane = c * spatial
+    let spatial = layout.spatial, plane = c * spatial
     var dGammaPlanes: [Float] = [], dBetaPlanes: [Float] = []
     let dx = g.withUnsafeBufferPointer { gb in
         xhat.withUnsafeBufferPointer { hb in
