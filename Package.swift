@@ -85,7 +85,7 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"]), .brew(["libpng"])]
         ),
-        .systemLibrary(name: "CSupport"),  // glibc's mallopt (Linux only), a prefetch hint and a spin-wait hint
+        .systemLibrary(name: "CSupport"),  // glibc's mallopt (Linux only) and a prefetch hint
         .target(name: "Tensor", dependencies: ["CSupport"], swiftSettings: fast),
         .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Imaging", dependencies: ["CLibPNG", "Tensor"], swiftSettings: fast),

@@ -7,7 +7,6 @@
 import Dispatch
 import Foundation
 import Synchronization
-import CSupport
 
 /// How many threads the kernels use, and the loop that spreads their chunks over them.
 ///
@@ -81,10 +80,9 @@ public enum Parallel {
 }
 
 /// Threads that stay alive between parallel loops. A loop publishes its job, the workers (which
-/// spin for up to `spinTime` after each job, then sleep) pick it up, and the caller works on it
-/// too; iterations come from one shared counter. Spinning is what saves the time: a sleeping
-/// thread takes tens to hundreds of microseconds to wake, and a training step runs hundreds of
-/// loops with serial work between them (the autodiff bookkeeping, small ops, allocation).
+/// spin for a few tens of microseconds after each job, then sleep) pick it up, and the caller
+/// works on it too; iterations come from one shared counter. Spinning is what saves the time: a
+/// sleeping thread takes some microseconds to wake, and a training step runs thousands of loops.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(workers: Parallel.processorCount - 1)
 
@@ -107,12 +105,8 @@ final class WorkerPool: @unchecked Sendable {
     private let condition = NSCondition()
     nonisolated(unsafe) private var job: Job?
 
-    /// How long a worker spins after a job before it sleeps: 2 ms. Stopping after 20,000 spins
-    /// instead, the worker of a 2-thread unet16 step fell asleep before more than half of the
-    /// step's 332 loops, and its late starts added up to 13–47 ms per step; spinning up to 2 ms,
-    /// it sleeps two or three times a step. (LLVM's OpenMP runtime lets an idle worker spin for
-    /// 200 ms by default.) The cost: a core kept busy for 2 ms after the last loop of a burst.
-    private let spinTime: UInt64 = 2_000_000  // nanoseconds
+    /// Spins before a worker sleeps (each spin a few nanoseconds: tens of microseconds in all).
+    private let spinLimit = 20_000
 
     private init(workers: Int) {
         size = max(0, workers)
@@ -145,7 +139,7 @@ final class WorkerPool: @unchecked Sendable {
             condition.unlock()
         }
         drain(body, iterations)
-        while pending.load(ordering: .acquiring) > 0 { diffusion_spin_hint() }
+        while pending.load(ordering: .acquiring) > 0 {}
         job = nil
         return true
     }
@@ -161,15 +155,11 @@ final class WorkerPool: @unchecked Sendable {
     private func work(_ index: Int) {
         var seen = 0  // the last job number this worker looked at
         while true {
-            // Spin until a new job is announced or `spinTime` has passed (the clock read every 256 spins).
-            let start = DispatchTime.now().uptimeNanoseconds
-            var spins = 0, spinning = true
+            var spins = 0
             var current = announcement.load(ordering: .acquiring)
             while current >> 16 == seen {
-                if spinning {
-                    diffusion_spin_hint()
+                if spins < spinLimit {
                     spins += 1
-                    if spins & 255 == 0 && DispatchTime.now().uptimeNanoseconds - start > spinTime { spinning = false }
                 } else {
                     condition.lock()
                     sleeping.wrappingAdd(1, ordering: .sequentiallyConsistent)
