@@ -263,8 +263,10 @@ private let MCS = 16
 private let prefetchRows = 4, prefetchFloats = 64
 /// Widest column strip of one task: 384 columns (384 KB of packed B), in slivers of nr columns.
 private let maxStripColumns = 384
-/// Products below this many flops run on one thread (dispatch costs a few microseconds).
-private let parallelFlops = 1 << 23
+/// Products below this many flops (4.2 M: 128³) run on one thread, where handing out tasks would
+/// cost more than it saves. (At 1 << 23, 128³ ran on one thread: best of 4 on a Zen 4 at 2 threads,
+/// 101.9 GFLOP/s against NumPy's 125.9; as four tasks, 128.3.)
+private let parallelFlops = 1 << 22
 
 private struct GemmProblem {
     let transA: Bool, transB: Bool
