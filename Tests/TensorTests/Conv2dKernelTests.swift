@@ -190,7 +190,9 @@ struct Conv2dKernelTests {
         for (name, g) in cases.map({ ($0.0, $0.1) }) + big.map({ ("\($0)", $0) }) where g.batch > 0 && g.outChannels > 0 {
             let c = ConvCase(g)
             let imageColumns = g.inChannels * g.kernelH * g.kernelW * g.outHeight * g.outWidth
-            for budget in [defaultColumnBudget, 2 * imageColumns] {
+            let imagePadded = g.inChannels * (g.height + 2 * g.padding) * (g.width + 2 * g.padding)
+            // The last budget gives the indirect forward one image per group.
+            for budget in [defaultColumnBudget, 2 * imageColumns, imagePadded] {
                 for path in GemmPath.available {
                     GemmPath.with(path) {
                         let implicit = (c.forward(direct: false, columnBudget: budget),
@@ -210,8 +212,9 @@ struct Conv2dKernelTests {
     /// swapped, pixels read in place) have the bits of `gemm` on the implicit columns, on every
     /// geometry it takes (K >= 64, not 1×1): with several k blocks (K > 256, and groups wider than
     /// 256 pixels), outputs staged (P >= 1,024) and not, Cout not a multiple of the tile's channels,
-    /// strides 1 and 2, groups of one image and of several (the weight gradient summed over them),
-    /// on every vector path and on 1 and 2 threads.
+    /// strides 1 and 2, groups of one image and of several (the weight gradient summed over them;
+    /// the forward's groups, counted in padded planes, differ from the GEMM's), on every vector
+    /// path and on 1 and 2 threads.
     @Test func indirectProductsAreTheGEMMsToTheBit() {
         let shapes = [geometry(3, 8, 9, 11, 5, k: 3, pad: 1), geometry(2, 40, 9, 11, 33, k: 3, pad: 1),
                       geometry(3, 32, 8, 8, 64, k: 3, pad: 1), geometry(2, 7, 33, 32, 20, k: 3, pad: 1),
@@ -223,7 +226,9 @@ struct Conv2dKernelTests {
             taken += 1
             let c = ConvCase(g)
             let imageColumns = g.inChannels * g.kernelH * g.kernelW * g.outHeight * g.outWidth
-            for budget in [defaultColumnBudget, 2 * imageColumns] {
+            let imagePadded = g.inChannels * (g.height + 2 * g.padding) * (g.width + 2 * g.padding)
+            // The last budget gives the indirect forward one image per group.
+            for budget in [defaultColumnBudget, 2 * imageColumns, imagePadded] {
                 for path in GemmPath.available {
                     for threads in [1, 2] {
                         let (indirect, product, indirectDw, productDw) = GemmPath.with(path) {
