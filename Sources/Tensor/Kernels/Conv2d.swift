@@ -223,10 +223,16 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
         }
         return
     }
-    let plan = ConvLowering(g, columnBudget: columnBudget, implicitColumns: implicitColumns)
+    var plan = ConvLowering(g, columnBudget: columnBudget, implicitColumns: implicitColumns)
     // Images per part of the input gradient; a group of at most that many is one part, whose
     // dcols go in the call's scratch.
     let perPart = max(1, partBudget / max(1, plan.rows * plan.plane))
+    if perPart == 1 && plan.maxGroupSize % 2 == 1 && plan.maxGroupSize > 1 && plan.plane % gemmKBlock == 0 {
+        // Groups of an even number of one-image parts: 3 parts share 2 threads as 2 + 1, 4 as 2 + 2.
+        // When an image's pixels fill whole k blocks, the weight gradient sums the same blocks in the
+        // same order however the images are grouped, so this changes no bits.
+        plan = ConvLowering(g, columnBudget: (plan.maxGroupSize + 1) * plan.rows * plan.plane, implicitColumns: implicitColumns)
+    }
     let wholeGroups = plan.maxGroupSize <= perPart
     let scratch = ConvScratch(plan, columns: (gradInput != nil && wholeGroups) || !plan.implicitColumns)
     defer { scratch.release() }
