@@ -231,7 +231,7 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
         // Groups of an even number of one-image parts: 3 parts share 2 threads as 2 + 1, 4 as 2 + 2.
         // When an image's pixels fill whole k blocks, the weight gradient sums the same blocks in the
         // same order however the images are grouped, so this changes no bits.
-        plan = ConvLowering(g, columnBudget: (plan.maxGroupSize + 1) * plan.rows * plan.plane, implicitColumns: implicitColumns)
+        plan = ConvLowering(g, imagesPerGroup: plan.maxGroupSize + 1, implicitColumns: implicitColumns)
     }
     let wholeGroups = plan.maxGroupSize <= perPart
     let scratch = ConvScratch(plan, columns: (gradInput != nil && wholeGroups) || !plan.implicitColumns)
@@ -350,7 +350,8 @@ struct ConvLowering {
         self.init(g, imagesPerGroup: budget / max(1, paddedPerImage), implicitColumns: implicitColumns)
     }
 
-    private init(_ g: Conv2dGeometry, imagesPerGroup: Int, implicitColumns: Bool) {
+    /// Groups of at most `imagesPerGroup` images (at least one).
+    init(_ g: Conv2dGeometry, imagesPerGroup: Int, implicitColumns: Bool) {
         self.g = g
         outH = g.outHeight; outW = g.outWidth
         plane = outH * outW
