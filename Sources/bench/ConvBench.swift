@@ -4,7 +4,9 @@
 //
 // Prints CSV lines `name,size,threads,value,unit`; size is `CinxCout@HxW/k` (k = kernel size).
 // Flops: 2·N·Cout·OH·OW·Cin·KH·KW forward, twice that backward (input and weight gradients).
-// `conv_fwd` and `conv_bwd` time the passes alone, `conv` the two together.
+// `conv_fwd` and `conv_bwd` time the passes alone, `conv` the two together; with
+// CONV_BENCH_SPLIT=1 in the environment, `conv_dx` and `conv_dw` time the input gradient and the
+// weight gradient alone (flops: 2·N·Cout·OH·OW·Cin·KH·KW each).
 import Foundation
 import Tensor
 
@@ -44,6 +46,8 @@ public func runConvBench(quick: Bool) {
     func random() -> Float { rng.uniform(in: -0.5...0.5) }
     // CONV_BENCH_FILTER=64x64@8x8 (say) runs only the shapes whose size contains it.
     let filter = ProcessInfo.processInfo.environment["CONV_BENCH_FILTER"] ?? ""
+    // CONV_BENCH_SPLIT=1 also times the two gradients alone (`conv_dx`, `conv_dw`).
+    let split = ProcessInfo.processInfo.environment["CONV_BENCH_SPLIT"] != nil
     for resolution in quick ? [16] : [16, 32] {
         var totals = [Int: (flops: Double, seconds: Double)]()
         for s in convBenchShapes(resolution: resolution) {
@@ -55,7 +59,7 @@ public func runConvBench(quick: Bool) {
             let dy = (0..<(g.batch * g.outChannels * g.outHeight * g.outWidth)).map { _ in random() }
             var y = [Float](repeating: 0, count: dy.count), dx = x, dw = w
             for threads in threadCounts {
-                var fwd = 0.0, bwd = 0.0
+                var fwd = 0.0, bwd = 0.0, dxTime = 0.0, dwTime = 0.0
                 Parallel.withThreads(threads) { x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in dy.withUnsafeBufferPointer { pdy in
                     y.withUnsafeMutableBufferPointer { py in dx.withUnsafeMutableBufferPointer { pdx in
                         dw.withUnsafeMutableBufferPointer { pdw in
@@ -66,6 +70,16 @@ public func runConvBench(quick: Bool) {
                                 conv2dBackward(g, input: px.baseAddress!, weight: pw.baseAddress!, gradOutput: pdy.baseAddress!,
                                                gradInput: pdx.baseAddress!, gradWeight: pdw.baseAddress!)
                             }
+                            if split {
+                                dxTime = benchSeconds(quick: quick, targetFlops: 2e9, rounds: 3, flops: s.forwardFlops) {
+                                    conv2dBackward(g, input: px.baseAddress!, weight: pw.baseAddress!, gradOutput: pdy.baseAddress!,
+                                                   gradInput: pdx.baseAddress!, gradWeight: nil)
+                                }
+                                dwTime = benchSeconds(quick: quick, targetFlops: 2e9, rounds: 3, flops: s.forwardFlops) {
+                                    conv2dBackward(g, input: px.baseAddress!, weight: pw.baseAddress!, gradOutput: pdy.baseAddress!,
+                                                   gradInput: nil, gradWeight: pdw.baseAddress!)
+                                }
+                            }
                         }
                     } }
                 } } } }
@@ -73,6 +87,10 @@ public func runConvBench(quick: Bool) {
                 print("conv_fwd,\(size),\(threads),\(gflops(s.forwardFlops, fwd)),GFLOP/s")
                 print("conv_bwd,\(size),\(threads),\(gflops(2 * s.forwardFlops, bwd)),GFLOP/s")
                 print("conv,\(size),\(threads),\(gflops(3 * s.forwardFlops, fwd + bwd)),GFLOP/s")
+                if split {
+                    print("conv_dx,\(size),\(threads),\(gflops(s.forwardFlops, dxTime)),GFLOP/s")
+                    print("conv_dw,\(size),\(threads),\(gflops(s.forwardFlops, dwTime)),GFLOP/s")
+                }
                 let total = totals[threads, default: (0, 0)]
                 totals[threads] = (total.flops + 3 * s.forwardFlops, total.seconds + fwd + bwd)
             }

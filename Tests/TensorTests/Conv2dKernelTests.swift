@@ -358,11 +358,11 @@ struct Conv2dKernelTests {
             let c = ConvCase(g)
             let imageColumns = g.inChannels * g.kernelH * g.kernelW * g.outHeight * g.outWidth
             for columnBudget in [defaultColumnBudget, 3 * imageColumns, 4 * imageColumns] {
-                let whole = c.backward(direct: false, columnBudget: columnBudget, partBudget: Int.max / 2)
+                let whole = c.backward(direct: false, columnBudget: columnBudget, partBudget: Int.max / 2, indirect: false)
                 for images in [1, 2, 3] {
                     for threads in [1, 2] {
                         let parts = Parallel.withThreads(threads) {
-                            c.backward(direct: false, columnBudget: columnBudget, partBudget: images * imageColumns)
+                            c.backward(direct: false, columnBudget: columnBudget, partBudget: images * imageColumns, indirect: false)
                         }
                         let label = "\(g), groups of \(columnBudget / imageColumns) images, parts of \(images), \(threads) threads"
                         let (sameInput, sameWeight) = (parts.input! == whole.input!, parts.weight! == whole.weight!)
@@ -371,6 +371,41 @@ struct Conv2dKernelTests {
                     }
                 }
             }
+        }
+    }
+
+    /// The input gradient of a stride-1 convolution, computed as a convolution of dY through the
+    /// indirect product, has the bits of dcols + col2im: with one group of images and one image a
+    /// group, on every vector path, on 1 and 2 threads; with padding 0, 1 and 2, 2×2, 3×3 and 5×5
+    /// kernels, Cout below, at and above the vector width, and 32×33 planes (the staged stores).
+    @Test func indirectInputGradientIsCol2imsToTheBit() {
+        let shapes = [geometry(3, 8, 9, 11, 8, k: 3, pad: 1), geometry(2, 40, 9, 11, 33, k: 3, pad: 1),
+                      geometry(3, 32, 8, 8, 64, k: 3, pad: 1), geometry(2, 9, 7, 6, 10, k: 3),
+                      geometry(2, 8, 6, 7, 12, k: 3, pad: 2), geometry(2, 17, 17, 5, 3, k: 5, pad: 2),
+                      geometry(3, 8, 5, 6, 40, k: 2, pad: 1), geometry(2, 16, 32, 33, 16, k: 3, pad: 1)]
+        for g in shapes {
+            #expect(IndirectInputGradient.suits(g), "\(g) should take the indirect input gradient")
+            let c = ConvCase(g)
+            let t = IndirectInputGradient.transposed(g)
+            let imagePadded = t.inChannels * (t.height + 2 * t.padding) * (t.width + 2 * t.padding)
+            for budget in [defaultColumnBudget, imagePadded] {
+                for path in GemmPath.available {
+                    for threads in [1, 2] {
+                        let (indirect, col2im) = GemmPath.with(path) {
+                            Parallel.withThreads(threads) {
+                                (c.backward(direct: false, columnBudget: budget, wantWeight: false).input!,
+                                 c.backward(direct: false, columnBudget: budget, indirect: false, wantWeight: false).input!)
+                            }
+                        }
+                        let same = indirect == col2im
+                        #expect(same, "\(g): budget \(budget), \(path.name), \(threads) threads")
+                    }
+                }
+            }
+        }
+        for g in [geometry(3, 8, 9, 11, 8, k: 3, stride: 2, pad: 1), geometry(1, 8, 5, 5, 300, k: 3, pad: 1),
+                  geometry(3, 8, 9, 11, 8, k: 3, kw: 1, pad: 1), geometry(3, 4, 9, 11, 8, k: 3, pad: 1)] {
+            #expect(!IndirectInputGradient.suits(g), "\(g) should keep dcols + col2im")
         }
     }
 

@@ -29,6 +29,9 @@
 // products instead (`IndirectConv.swift`): the same products with their operands swapped, so the
 // small operand (the weights, or the output gradient) is the one packed and the columns are not
 // packed at all but read in place, pixel by pixel, from the padded planes. Same bits again.
+// And the input gradient of a stride-1 convolution with a square kernel (the UNets' 3×3) is itself
+// a forward convolution, of dY by the kernel turned half a turn, which the indirect product runs
+// with no dcols and no col2im (`IndirectInputGradient`), again to the bit.
 //
 // Putting the images of a batch side by side in one GEMM (rather than one small GEMM per
 // image) keeps the products wide even at 4×4 pixels, where one image gives only P = 16 columns.
@@ -221,6 +224,16 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
             if let gradInput { d.inputGradient(weight: weight, gradOutput: gradOutput, gradInput: gradInput) }
             if let gradWeight { d.weightGradient(input: input, gradOutput: gradOutput, gradWeight: gradWeight) }
         }
+        return
+    }
+    if let gradInput, indirect && implicitColumns && IndirectInputGradient.suits(g) {
+        // The input gradient as a convolution of dY (IndirectConv.swift), then the weight gradient alone.
+        Profiler.kernel("input gradient (indirect)") {
+            IndirectInputGradient.run(g, weight: weight, gradOutput: gradOutput, gradInput: gradInput, budget: columnBudget)
+        }
+        conv2dBackward(g, input: input, weight: weight, gradOutput: gradOutput, gradInput: nil, gradWeight: gradWeight,
+                       direct: direct, columnBudget: columnBudget, partBudget: partBudget, implicitColumns: implicitColumns,
+                       indirect: indirect)
         return
     }
     var plan = ConvLowering(g, columnBudget: columnBudget, implicitColumns: implicitColumns)

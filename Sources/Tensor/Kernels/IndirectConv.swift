@@ -1,6 +1,7 @@
 // The forward convolution and its weight gradient as "indirect" GEMMs: the products of `gemm`
 // with the roles of their operands swapped, so that the im2col columns are never packed at all.
-// (The weight gradient's version is `IndirectWeightGradient`, below; the same idea.)
+// (The weight gradient's version is `IndirectWeightGradient`, below; the same idea. And the input
+// gradient of a stride-1 convolution, a forward convolution of dY, is `IndirectInputGradient`.)
 //
 // `gemm` computes Y[Cout, G·P] = W[Cout, K] · cols[K, G·P] by packing slivers of cols (the
 // images' pixels, copied run by run out of the padded planes) and streaming them past the
@@ -19,12 +20,20 @@
 //
 // The same bits as `gemm`: every output is summed in blocks of KC = 256 rows (k in order within
 // a block, each block from zero and then added to the total), as `gemm`'s k blocks are, and a
-// fused multiply-add is the same whichever of its two factors is the weight.
+// fused multiply-add is the same whichever of its two factors is the weight. With 512-bit vectors
+// the total stays in registers from block to block (`indirectTileBlocks`); the tile in memory is
+// written once.
 
 /// The forward convolution of one group of images through the indirect product.
 struct IndirectConv {
     let view: ImplicitColumns
     let outChannels: Int
+    /// Rows summed from zero before their sum is added to the output's total: `gemm`'s KC, or for
+    /// the input gradient one tap's Cout rows (`IndirectInputGradient`).
+    var blockRows = gemmKBlock
+    /// Where each row's value sits in a receptive field, in the order the rows are summed; nil for
+    /// the view's own (ci, ky, kx) order.
+    var rowOffsets: [Int]? = nil
 
     /// Output pixels per task: whole tiles, about 200 pixels (the split depends on the shape only).
     static let tilesPerTask = 32
@@ -49,21 +58,25 @@ struct IndirectConv {
         where V.Scalar == Float {
         let nr = 2 * V.scalarCount, k = view.rows, width = view.width
         let slivers = (outChannels + nr - 1) / nr
-        let blocks = (k + gemmKBlock - 1) / gemmKBlock
-        // Wᵀ packed: block b, sliver s holds kc rows of nr channels at b·KC·slivers·nr + s·kc·nr
+        let kb = blockRows, blocks = (k + kb - 1) / kb
+        // Wᵀ packed: block b, sliver s holds kc rows of nr channels at b·kb·slivers·nr + s·kc·nr
         // (channels past Cout are zero).
         let panels = UnsafeMutablePointer<Float>.allocate(capacity: max(1, k * slivers * nr))
         defer { panels.deallocate() }
         for b in 0..<blocks {
-            let k0 = b * gemmKBlock, kc = min(gemmKBlock, k - k0)
+            let k0 = b * kb, kc = min(kb, k - k0)
             for s in 0..<slivers {
                 packPanel(weight, ld: k, channels: outChannels, sliver: s, nr: nr, k0: k0, kc: kc,
-                          into: panels + b * gemmKBlock * slivers * nr + s * kc * nr)
+                          into: panels + b * kb * slivers * nr + s * kc * nr)
             }
         }
         let offsets = UnsafeMutablePointer<Int>.allocate(capacity: max(1, k))
         defer { offsets.deallocate() }
-        view.rowOffsets(from: 0, count: k, into: offsets)
+        if let rowOffsets {
+            offsets.update(from: rowOffsets, count: k)
+        } else {
+            view.rowOffsets(from: 0, count: k, into: offsets)
+        }
         let tiles = (width + 5) / 6, span = IndirectConv.tilesPerTask * 6
         let tasks = (tiles + IndirectConv.tilesPerTask - 1) / IndirectConv.tilesPerTask
         let (plane, cout) = (view.plane, outChannels)
@@ -88,18 +101,28 @@ struct IndirectConv {
                             if i < valid - 1 { cursor.advance() }
                         }
                         if valid == 6 && t + 6 < j1 { cursor.advance() }
-                        for b in 0..<blocks {
-                            let k0 = b * gemmKBlock, kc = min(gemmKBlock, k - k0)
-                            indirectTile(kc, view.images, at, offsets + k0,
-                                         panels + b * gemmKBlock * slivers * nr + s * kc * nr, tile, b > 0, V.self)
+                        if V.scalarCount == 16 {
+                            indirectTileBlocks(k, kb, view.images, at, offsets, panels, sliver: s, slivers: slivers, tile, V.self)
+                        } else {
+                            for b in 0..<blocks {
+                                let k0 = b * kb, kc = min(kb, k - k0)
+                                indirectTile(kc, view.images, at, offsets + k0,
+                                             panels + b * kb * slivers * nr + s * kc * nr, tile, b > 0, V.self)
+                            }
                         }
                         let channels = min(nr, cout - s * nr)
                         if staging {
-                            for i in 0..<valid { for v in 0..<nr { staged[v * span + t - j0 + i] = tile[i * nr + v] } }
+                            // Transposed 6 pixels at a time, column by column (unchecked index arithmetic:
+                            // with overflow checks this loop cost more than a tenth of the product).
+                            let column = staged + (t - j0)
+                            for v in 0..<nr {
+                                let to = column + v &* span, from = tile + v
+                                for i in 0..<valid { to[i] = from[i &* nr] }
+                            }
                         } else {
                             for i in 0..<valid {
                                 let o = output + out[i] + s * nr * plane, row = tile + i * nr
-                                for v in 0..<channels { o[v * plane] = row[v] }
+                                for v in 0..<channels { o[v &* plane] = row[v] }
                             }
                         }
                     }
@@ -216,6 +239,74 @@ struct IndirectWeightGradient {
     }
 }
 
+/// The input gradient of a stride-1 convolution as a forward convolution of the output gradient
+/// through `IndirectConv`: no dcols written, no col2im. Each input pixel gathers from the output
+/// pixels whose receptive fields hold it,
+///
+///     dX[n, ci, y, x] = Σ_{ky, kx} Σ_co W[co, ci, ky, kx] · dY[n, co, y + p − ky, x + p − kx]
+///
+/// and with dY padded by q = K − 1 − p zeros on every side, dY[y + p − ky] is padded row
+/// y + (K − 1 − ky): a convolution of dY (Cout channels in, padding q) with Cin channels out and the
+/// kernel turned half a turn, the "transposed convolution" (Dumoulin & Visin, "A guide to
+/// convolution arithmetic for deep learning", 2016, section 4.1). Its rows are taken tap by tap,
+/// r = (ky, kx, co), with the weights rearranged to match: W'[ci, r] = W[co, ci, ky, kx].
+///
+/// The same bits as dcols + col2im. There, dcols[(ci, ky, kx), pixel] is one GEMM entry, Σ_co summed
+/// from zero in co order (one k block: Cout ≤ KC), and col2im adds a pixel's taps in (ky, kx) order
+/// onto zero. Here each tap's Cout rows are one block, summed from zero in co order and added to the
+/// total in (ky, kx) order: the same float operations. A tap that falls outside dY reads padding and
+/// sums to +0, which leaves the total as it is, as col2im leaves it by skipping the tap.
+enum IndirectInputGradient {
+    /// Stride 1, a square kernel larger than 1×1 with padding below its size, Cout ≤ KC (one block a
+    /// tap), at least 64 rows Cout·KH·KW (as for the forward) and 8 input channels (with fewer, the
+    /// output tiles of nr channels would be mostly empty).
+    static func suits(_ g: Conv2dGeometry) -> Bool {
+        g.stride == 1 && g.kernelH == g.kernelW && g.kernelH > 1 && g.padding < g.kernelH
+            && g.outChannels <= gemmKBlock && g.outChannels * g.kernelH * g.kernelW >= 64 && g.inChannels >= 8
+    }
+
+    /// The convolution that computes dX from dY.
+    static func transposed(_ g: Conv2dGeometry) -> Conv2dGeometry {
+        Conv2dGeometry(batch: g.batch, inChannels: g.outChannels, height: g.outHeight, width: g.outWidth,
+                       outChannels: g.inChannels, kernelH: g.kernelH, kernelW: g.kernelW, stride: 1,
+                       padding: g.kernelH - 1 - g.padding)
+    }
+
+    /// Overwrites gradInput [N, Cin, H, W] with ∂L/∂input, given gradOutput [N, Cout, OH, OW], in
+    /// groups of images whose padded dY planes fit `budget` floats.
+    static func run(_ g: Conv2dGeometry, weight: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>,
+                    gradInput: UnsafeMutablePointer<Float>, budget: Int) {
+        let t = transposed(g), taps = g.kernelH * g.kernelW, (cin, cout) = (g.inChannels, g.outChannels)
+        let rows = taps * cout
+        // W'[ci, tap·Cout + co] = W[co, ci, tap].
+        var turned = [Float](repeating: 0, count: cin * rows)
+        for ci in 0..<cin {
+            for tap in 0..<taps {
+                for co in 0..<cout { turned[ci * rows + tap * cout + co] = weight[(co * cin + ci) * taps + tap] }
+            }
+        }
+        let plan = ConvLowering(indirectForward: t, budget: budget, implicitColumns: true)
+        let scratch = ConvScratch(plan, columns: false, channelMajor: false)
+        defer { scratch.release() }
+        for group in 0..<plan.groups {
+            let images = plan.images(of: group)
+            let view = plan.implicit(images, input: gradOutput, scratch: scratch)
+            // Row (ky, kx, co) reads padded dY channel co at (K − 1 − ky, K − 1 − kx) of the field.
+            var offsets = [Int](repeating: 0, count: rows)
+            for tap in 0..<taps {
+                let (ky, kx) = tap.quotientAndRemainder(dividingBy: g.kernelW)
+                for co in 0..<cout {
+                    offsets[tap * cout + co] = (co * view.paddedH + g.kernelH - 1 - ky) * view.paddedW + g.kernelW - 1 - kx
+                }
+            }
+            turned.withUnsafeBufferPointer { w in
+                IndirectConv(view: view, outChannels: cin, blockRows: cout, rowOffsets: offsets)
+                    .forward(weight: w.baseAddress!, output: gradInput + images.lowerBound * cin * g.height * g.width)
+            }
+        }
+    }
+}
+
 /// One panel of the packed operand: panel[r·nr + v] = m[(s·nr + v)·ld + k0 + r] for r < kc, the
 /// transpose of nr rows (channels) of a row-major matrix m, zero for channels past `channels`.
 @inline(__always)
@@ -253,6 +344,61 @@ private struct PixelCursor {
         if oy == view.outH { oy = 0; pixel = 0; image += 1 }
         offset = view.pixelOffset(image: image, pixel: pixel)
     }
+}
+
+/// `indirectTile` block after block of `kb` rows for a tile that starts from zero, with the total
+/// kept in registers instead of the tile: each block is summed from zero in 12 accumulators and then
+/// added to 12 totals, which are stored once at the end. The same float operations as calling
+/// `indirectTile` block by block, without a load and store of the tile per block (9 of them for
+/// the input gradient's taps). 24 vectors live at once: for AVX-512's 32 registers only.
+@inline(__always)
+private func indirectTileBlocks<V: SIMD>(_ k: Int, _ kb: Int, _ planes: UnsafePointer<Float>, _ at: UnsafePointer<Int>,
+                                         _ offsets: UnsafePointer<Int>, _ panels: UnsafePointer<Float>, sliver s: Int,
+                                         slivers: Int, _ tile: UnsafeMutablePointer<Float>, _: V.Type) where V.Scalar == Float {
+    let w = V.scalarCount, nr = 2 * w
+    let p0 = planes + at[0], p1 = planes + at[1], p2 = planes + at[2]
+    let p3 = planes + at[3], p4 = planes + at[4], p5 = planes + at[5]
+    var t00 = V(), t01 = V(), t10 = V(), t11 = V(), t20 = V(), t21 = V()
+    var t30 = V(), t31 = V(), t40 = V(), t41 = V(), t50 = V(), t51 = V()
+    var k0 = 0
+    while k0 < k {
+        let kc = min(kb, k - k0)
+        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+        var pb = panels + k0 * slivers * nr + s * kc * nr
+        let o = offsets + k0
+        for r in 0..<kc {
+            let o = o[r]
+            let b0 = UnsafeRawPointer(pb).loadUnaligned(as: V.self), b1 = UnsafeRawPointer(pb + w).loadUnaligned(as: V.self)
+            var a = V(repeating: p0[o])
+            c00 = c00.addingProduct(a, b0); c01 = c01.addingProduct(a, b1)
+            a = V(repeating: p1[o])
+            c10 = c10.addingProduct(a, b0); c11 = c11.addingProduct(a, b1)
+            a = V(repeating: p2[o])
+            c20 = c20.addingProduct(a, b0); c21 = c21.addingProduct(a, b1)
+            a = V(repeating: p3[o])
+            c30 = c30.addingProduct(a, b0); c31 = c31.addingProduct(a, b1)
+            a = V(repeating: p4[o])
+            c40 = c40.addingProduct(a, b0); c41 = c41.addingProduct(a, b1)
+            a = V(repeating: p5[o])
+            c50 = c50.addingProduct(a, b0); c51 = c51.addingProduct(a, b1)
+            pb += nr
+        }
+        if k0 == 0 {
+            (t00, t01, t10, t11, t20, t21) = (c00, c01, c10, c11, c20, c21)
+            (t30, t31, t40, t41, t50, t51) = (c30, c31, c40, c41, c50, c51)
+        } else {
+            t00 += c00; t01 += c01; t10 += c10; t11 += c11; t20 += c20; t21 += c21
+            t30 += c30; t31 += c31; t40 += c40; t41 += c41; t50 += c50; t51 += c51
+        }
+        k0 += kc
+    }
+    @inline(__always) func put(_ v0: V, _ v1: V, _ row: UnsafeMutablePointer<Float>) {
+        let r = UnsafeMutableRawPointer(row)
+        r.storeBytes(of: v0, as: V.self); r.storeBytes(of: v1, toByteOffset: 4 * w, as: V.self)
+    }
+    put(t00, t01, tile); put(t10, t11, tile + nr); put(t20, t21, tile + 2 * nr)
+    put(t30, t31, tile + 3 * nr); put(t40, t41, tile + 4 * nr); put(t50, t51, tile + 5 * nr)
 }
 
 /// tile[i, 0..<nr] (+)= Σ_k planes[at[i] + offsets[k]] · panel[k, 0..<nr] for the tile's 6 rows i
