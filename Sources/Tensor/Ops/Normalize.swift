@@ -92,8 +92,8 @@ extension Tensor {
                                     for run in runs {
                                         for k in 0..<layout.channelsPerGroup {
                                             let channel = layout.channel(run: run, k), at = (run * layout.channelsPerGroup + k) * spatial
-                                            let (g, b) = (scale[channel], shift[channel])
-                                            for i in 0..<spatial { out[at + i] = h[at + i] * g + b }
+                                            let (g, b, from, to) = (scale[channel], shift[channel], h + at, out + at)
+                                            for i in 0..<spatial { to[i] = from[i] * g + b }  // (pointers: a vector loop)
                                         }
                                     }
                                 }
@@ -160,6 +160,43 @@ private func laneColumn(_ p: UnsafePointer<Float>, _ i: Int, length: Int) -> SIM
           p[4 * length + i], p[5 * length + i], p[6 * length + i], p[7 * length + i])
 }
 
+/// Elements i..<i + 8 of each of the 8 consecutive runs of `length` floats at p, as 8 columns:
+/// column c holds element i + c of run j in lane j. Each run's 8 floats are one load; the 8×8
+/// block is transposed in registers by three rounds of splitting each pair of rows into their even
+/// and odd elements (8 loads and 24 shuffles, where 8 `laneColumn`s take 64 loads and 56 inserts).
+private struct LaneColumns {
+    var c: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>, _ i: Int, length: Int) {
+        @inline(__always) func row(_ j: Int) -> SIMD8<Float> {
+            UnsafeRawPointer(p + j * length + i).loadUnaligned(as: SIMD8<Float>.self)
+        }
+        var (r0, r1, r2, r3, r4, r5, r6, r7) = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+        for _ in 0..<3 {
+            (r0, r1, r2, r3, r4, r5, r6, r7) =
+                (SIMD8(lowHalf: r0.evenHalf, highHalf: r1.evenHalf), SIMD8(lowHalf: r2.evenHalf, highHalf: r3.evenHalf),
+                 SIMD8(lowHalf: r4.evenHalf, highHalf: r5.evenHalf), SIMD8(lowHalf: r6.evenHalf, highHalf: r7.evenHalf),
+                 SIMD8(lowHalf: r0.oddHalf, highHalf: r1.oddHalf), SIMD8(lowHalf: r2.oddHalf, highHalf: r3.oddHalf),
+                 SIMD8(lowHalf: r4.oddHalf, highHalf: r5.oddHalf), SIMD8(lowHalf: r6.oddHalf, highHalf: r7.oddHalf))
+        }
+        c = (r0, r1, r2, r3, r4, r5, r6, r7)
+    }
+
+    /// `body` on the columns in order.
+    @inline(__always)
+    func forEach(_ body: (SIMD8<Float>) -> Void) {
+        body(c.0); body(c.1); body(c.2); body(c.3); body(c.4); body(c.5); body(c.6); body(c.7)
+    }
+
+    /// `body` on the columns of this block and of `other` side by side, in order.
+    @inline(__always)
+    func forEach(with other: LaneColumns, _ body: (SIMD8<Float>, SIMD8<Float>) -> Void) {
+        body(c.0, other.c.0); body(c.1, other.c.1); body(c.2, other.c.2); body(c.3, other.c.3)
+        body(c.4, other.c.4); body(c.5, other.c.5); body(c.6, other.c.6); body(c.7, other.c.7)
+    }
+}
+
 /// Each lane converted to Double, as `Double(x)` converts one float.
 @inline(__always)
 private func widened(_ v: SIMD8<Float>) -> SIMD8<Double> {
@@ -186,11 +223,16 @@ private func standardizeRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer
 private func standardizeRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
                              length: Int, epsilon: Float) {
     var sum = SIMD8<Double>()
-    for i in 0..<length { sum += widened(laneColumn(x, i, length: length)) }
+    let whole = length - length % 8
+    for i in stride(from: 0, to: whole, by: 8) { LaneColumns(x, i, length: length).forEach { sum += widened($0) } }
+    for i in whole..<length { sum += widened(laneColumn(x, i, length: length)) }
     var mean = SIMD8<Float>()
     for j in 0..<lanes { mean[j] = Float(sum[j] / Double(length)) }
     var squares = SIMD8<Double>()
-    for i in 0..<length { let d = widened(laneColumn(x, i, length: length) - mean); squares += d * d }
+    for i in stride(from: 0, to: whole, by: 8) {
+        LaneColumns(x, i, length: length).forEach { let d = widened($0 - mean); squares += d * d }
+    }
+    for i in whole..<length { let d = widened(laneColumn(x, i, length: length) - mean); squares += d * d }
     for j in 0..<lanes {
         let inv = 1 / (Float(squares[j] / Double(length)) + epsilon).squareRoot()
         rstd[j] = inv
@@ -214,7 +256,13 @@ private func standardizedRowGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePo
 private func standardizedRowsGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
                                       _ out: UnsafeMutablePointer<Float>, length: Int) {
     var meanG = SIMD8<Double>(), meanGH = SIMD8<Double>()
-    for i in 0..<length {
+    let whole = length - length % 8
+    for i in stride(from: 0, to: whole, by: 8) {
+        LaneColumns(g, i, length: length).forEach(with: LaneColumns(xhat, i, length: length)) { gi, h in
+            meanG += widened(gi); meanGH += widened(gi * h)
+        }
+    }
+    for i in whole..<length {
         let gi = laneColumn(g, i, length: length)
         meanG += widened(gi); meanGH += widened(gi * laneColumn(xhat, i, length: length))
     }
@@ -308,9 +356,19 @@ private func groupRowsGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePointer<
     for k in 0..<layout.channelsPerGroup {
         var scale = SIMD8<Float>()
         for j in 0..<lanes { scale[j] = gamma[layout.channel(run: first + j, k)] }
-        for i in (k * spatial)..<((k + 1) * spatial) {
+        let (start, end) = (k * spatial, (k + 1) * spatial)
+        var i = start
+        while i + 8 <= end {
+            LaneColumns(gs, i, length: length).forEach(with: LaneColumns(hs, i, length: length)) { gi, h in
+                let d = gi * scale
+                meanG += widened(d); meanGH += widened(d * h)
+            }
+            i += 8
+        }
+        while i < end {
             let d = laneColumn(gs, i, length: length) * scale
             meanG += widened(d); meanGH += widened(d * laneColumn(hs, i, length: length))
+            i += 1
         }
     }
     for j in 0..<lanes {
