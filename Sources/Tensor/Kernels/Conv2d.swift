@@ -247,18 +247,21 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
         plan = ConvLowering(g, imagesPerGroup: plan.maxGroupSize + 1, implicitColumns: implicitColumns)
     }
     let wholeGroups = plan.maxGroupSize <= perPart
-    let scratch = ConvScratch(plan, columns: (gradInput != nil && wholeGroups) || !plan.implicitColumns)
-    defer { scratch.release() }
     let indirectWeights = gradWeight != nil && indirect && IndirectConv.suits(plan)
         ? IndirectWeightGradient(k: plan.rows, outChannels: g.outChannels) : nil
     defer { if let gradWeight, let indirectWeights { indirectWeights.finish(into: gradWeight) } }
+    let scratch = ConvScratch(plan, columns: (gradInput != nil && wholeGroups) || !plan.implicitColumns,
+                              channelMajor: gradInput != nil || indirectWeights == nil)
+    defer { scratch.release() }
     for group in 0..<plan.groups {
         let images = plan.images(of: group)
         let width = images.count * plan.plane
-        // dY of this group as a [Cout, G·P] matrix.
+        // dY of this group as a [Cout, G·P] matrix (the indirect weight gradient reads it as it is,
+        // [G, Cout, P]: then it is reshuffled only for the input gradient's dcols).
         let dY: UnsafePointer<Float>
-        if images.count == 1 {
-            dY = gradOutput + images.lowerBound * g.outChannels * plan.plane
+        let groupGradient = gradOutput + images.lowerBound * g.outChannels * plan.plane
+        if images.count == 1 || (indirectWeights != nil && gradInput == nil) {
+            dY = groupGradient
         } else {
             Profiler.kernel("reshuffle") {
                 plan.reshuffle(images, channels: g.outChannels, toBatchMajor: false,
@@ -269,7 +272,7 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
         if let indirectWeights {
             // The same product with its operands swapped (IndirectConv.swift), groups summed in order.
             let view = plan.implicit(images, input: input, scratch: scratch)
-            Profiler.kernel("products (indirect)") { indirectWeights.add(view, dY: dY, ldDY: width, first: group == 0) }
+            Profiler.kernel("products (indirect)") { indirectWeights.add(view, dY: groupGradient, first: group == 0) }
         } else if let gradWeight {
             // dW[Cout, K] (+)= dY[Cout, G·P] · colsᵀ, groups summed in order.
             if plan.implicitColumns {

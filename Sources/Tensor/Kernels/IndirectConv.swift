@@ -178,19 +178,20 @@ struct IndirectWeightGradient {
         #endif
     }
 
-    /// Adds the group's Σ_j dY[co, j]·cols[r, j] (dY [Cout, width] with rows `ldDY` apart) to the
-    /// total, or starts the total with it for the `first` group.
-    func add(_ view: ImplicitColumns, dY: UnsafePointer<Float>, ldDY: Int, first: Bool) {
+    /// Adds the group's Σ_j dY[co, j]·cols[r, j] to the total, or starts the total with it for the
+    /// `first` group. dY is the group's output gradient as it lies in the tensor, [G, Cout, P]
+    /// (no reshuffle to [Cout, G·P] first: the panels are packed from it run by run).
+    func add(_ view: ImplicitColumns, dY: UnsafePointer<Float>, first: Bool) {
         #if AVX512
-        if nr == 32 { return add(view, dY: dY, ldDY: ldDY, first: first, SIMD16<Float>.self) }
+        if nr == 32 { return add(view, dY: dY, first: first, SIMD16<Float>.self) }
         #endif
-        add(view, dY: dY, ldDY: ldDY, first: first, SIMD8<Float>.self)
+        add(view, dY: dY, first: first, SIMD8<Float>.self)
     }
 
-    private func add<V: SIMD>(_ view: ImplicitColumns, dY: UnsafePointer<Float>, ldDY: Int, first: Bool, _: V.Type)
+    private func add<V: SIMD>(_ view: ImplicitColumns, dY: UnsafePointer<Float>, first: Bool, _: V.Type)
         where V.Scalar == Float {
         let width = view.width, blocks = (width + gemmKBlock - 1) / gemmKBlock
-        let (nr, slivers, cout, k) = (self.nr, self.slivers, outChannels, self.k)
+        let (nr, slivers, cout, k, plane) = (self.nr, self.slivers, outChannels, self.k, view.plane)
         // dYᵀ packed: block b, sliver s holds kc pixels of nr channels at b·KC·slivers·nr + s·kc·nr.
         let panels = UnsafeMutablePointer<Float>.allocate(capacity: max(1, width * slivers * nr))
         defer { panels.deallocate() }
@@ -203,8 +204,16 @@ struct IndirectWeightGradient {
         Parallel.forEach(blocks) { b in
             let j0 = b * gemmKBlock, kc = min(gemmKBlock, width - j0)
             for s in 0..<slivers {
-                packPanel(dY, ld: ldDY, channels: cout, sliver: s, nr: nr, k0: j0, kc: kc,
-                          into: panels + b * gemmKBlock * slivers * nr + s * kc * nr)
+                // The block's pixels in runs within one image, each image's dY a [Cout, P] matrix.
+                let panel = panels + b * gemmKBlock * slivers * nr + s * kc * nr
+                var j = j0
+                while j < j0 + kc {
+                    let (image, pixel) = j.quotientAndRemainder(dividingBy: plane)
+                    let run = min(j0 + kc - j, plane - pixel)
+                    packPanel(dY + image * cout * plane, ld: plane, channels: cout, sliver: s, nr: nr,
+                              k0: pixel, kc: run, into: panel + (j - j0) * nr)
+                    j += run
+                }
             }
             var cursor = PixelCursor(view, j0)
             for j in 0..<kc {
