@@ -47,11 +47,48 @@ public struct RandomGenerator: RandomNumberGenerator {
     /// of each pair is kept for the next call.
     public mutating func normal() -> Float {
         if let spare = spareNormal { spareNormal = nil; return spare }
-        let u1 = (Double(next() >> 11) + 1) * (1.0 / 9_007_199_254_740_992.0)  // in (0, 1]: log is finite
-        let u2 = Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
+        let (first, second) = RandomGenerator.boxMuller(next(), next())
+        spareNormal = second
+        return first
+    }
+
+    /// `count` draws of `normal()`: the same numbers, and the generator left in the same state, as
+    /// `count` calls. The random bits are drawn in order first; the transforms (a logarithm, a sine
+    /// and a cosine a pair, most of the time) then run on the kernel threads, each pair on its own.
+    public mutating func normals(_ count: Int) -> [Float] {
+        var values = [Float](repeating: 0, count: count)
+        var first = 0
+        if count > 0, let spare = spareNormal { values[0] = spare; spareNormal = nil; first = 1 }
+        let pairs = (count - first + 1) / 2
+        if pairs == 0 { return values }
+        var bits = [UInt64](repeating: 0, count: 2 * pairs)
+        for i in 0..<(2 * pairs) { bits[i] = next() }
+        // An odd count leaves the last pair's second value over: the spare, as `normal()` keeps it.
+        let last = RandomGenerator.boxMuller(bits[2 * pairs - 2], bits[2 * pairs - 1])
+        values[first + 2 * (pairs - 1)] = last.0
+        if first + 2 * pairs - 1 < count { values[first + 2 * pairs - 1] = last.1 } else { spareNormal = last.1 }
+        let chunk = 4096  // pairs a task (fixed: the split does not depend on the thread count)
+        bits.withUnsafeBufferPointer { b in
+            values.withUnsafeMutableBufferPointer { v in
+                let (bits, out) = (b.baseAddress!, v.baseAddress! + first)
+                Parallel.forEach((pairs - 1 + chunk - 1) / chunk) { task in
+                    for pair in (task * chunk)..<min(pairs - 1, (task + 1) * chunk) {
+                        (out[2 * pair], out[2 * pair + 1]) = RandomGenerator.boxMuller(bits[2 * pair], bits[2 * pair + 1])
+                    }
+                }
+            }
+        }
+        return values
+    }
+
+    /// The Box–Muller transform of two draws of 64 bits, computed in Double: (r·cos θ, r·sin θ)
+    /// with r = √(−2 ln u₁), θ = 2π·u₂, u₁ in (0, 1] and u₂ in [0, 1) from the top 53 bits.
+    @inline(__always)
+    private static func boxMuller(_ bits1: UInt64, _ bits2: UInt64) -> (Float, Float) {
+        let u1 = (Double(bits1 >> 11) + 1) * (1.0 / 9_007_199_254_740_992.0)  // in (0, 1]: log is finite
+        let u2 = Double(bits2 >> 11) * (1.0 / 9_007_199_254_740_992.0)
         let r = (-2 * _log(u1)).squareRoot()
-        spareNormal = Float(r * _sin(2 * Double.pi * u2))
-        return Float(r * _cos(2 * Double.pi * u2))
+        return (Float(r * _cos(2 * Double.pi * u2)), Float(r * _sin(2 * Double.pi * u2)))
     }
 
     /// An integer in `range`, without modulo bias (Lemire's multiply-and-reject, 2019).
@@ -78,10 +115,7 @@ public struct RandomGenerator: RandomNumberGenerator {
 extension Tensor {
     /// Independent N(0, 1) draws.
     public static func randn(_ shape: [Int], using rng: inout RandomGenerator, requiresGrad: Bool = false) -> Tensor {
-        let n = shapeCount(shape, op: "randn")
-        var values = [Float](repeating: 0, count: n)
-        for i in 0..<n { values[i] = rng.normal() }
-        return Tensor(values, shape: shape, requiresGrad: requiresGrad)
+        Tensor(rng.normals(shapeCount(shape, op: "randn")), shape: shape, requiresGrad: requiresGrad)
     }
 
     /// Independent uniform draws in `range`.

@@ -36,6 +36,28 @@ struct RandomTests {
         #expect(Swift.abs(u / Double(n) - 0.5) < 0.003)
     }
 
+    @Test("normals(n), whose transforms run on the threads, gives the numbers of n calls of normal() and leaves the same state")
+    func normalsAreNormalCalls() {
+        // Counts even and odd, below and above one task of pairs, with and without a spare value
+        // kept from an earlier call; on 1 and 2 threads.
+        for count in [0, 1, 2, 7, 8192, 20_001] {
+            for spare in [false, true] {
+                for threads in [1, 2] {
+                    var one = RandomGenerator(seed: 5), many = RandomGenerator(seed: 5)
+                    if spare { _ = one.normal(); _ = many.normal() }
+                    let expected = (0..<count).map { _ in one.normal() }
+                    let drawn = Parallel.withThreads(threads) { many.normals(count) }
+                    let after = ((0..<3).map { _ in one.normal() }, one.next())
+                    let afterMany = ((0..<3).map { _ in many.normal() }, many.next())
+                    let same = drawn == expected && after.0 == afterMany.0 && after.1 == afterMany.1
+                    #expect(same, "\(count) draws, spare \(spare), \(threads) threads")
+                }
+            }
+        }
+        var rng = RandomGenerator(seed: 9), copy = rng
+        #expect(Tensor.randn([3, 5, 7], using: &rng).data == (0..<105).map { _ in copy.normal() })
+    }
+
     @Test("int(in:) covers the range evenly and shuffle permutes")
     func integers() {
         var rng = RandomGenerator(seed: 3)
