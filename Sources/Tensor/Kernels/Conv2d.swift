@@ -23,7 +23,8 @@
 // B panels straight from the images through `ImplicitColumns` (an "implicit GEMM"), a few short
 // copies per row of a panel from zero-padded planes, so the K-times-larger matrix never goes
 // through memory. The panels hold the values im2col would have written, so the numbers are the
-// same to the bit. Only the input gradient's dcols are written, for col2im.
+// same to the bit. Only the input gradient's dcols are written, for col2im (where that gradient
+// is not run as a convolution of its own, below).
 //
 // For most convolutions (K >= 64, kernel larger than 1×1) those two products run as "indirect"
 // products instead (`IndirectConv.swift`): the same products with their operands swapped, so the
@@ -36,7 +37,8 @@
 // Putting the images of a batch side by side in one GEMM (rather than one small GEMM per
 // image) keeps the products wide even at 4×4 pixels, where one image gives only P = 16 columns.
 // The price is a reshuffle between [N, C, P] (the tensor layout) and [C, N·P] (the GEMM layout)
-// of the output and its gradient, a cheap copy next to the K-times-larger columns. The batch is
+// of the output and its gradient, a cheap copy next to the K-times-larger columns (the indirect
+// products write and read the tensor layout itself, and skip it). The batch is
 // cut into groups of images whose columns would fit `defaultColumnBudget` floats (4 MB), so a
 // group's dcols are still in cache for col2im; the weight gradient sums the groups in order.
 // (The indirect forward builds no columns: its groups are cut by their padded planes instead.)
