@@ -91,9 +91,7 @@ public struct Conv2d: Layer {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = x.conv2d(weight, stride: stride, padding: padding)
-        guard let bias else { return y }
-        return y + bias.reshaped([1, bias.count, 1, 1])  // [Cout] -> [1, Cout, 1, 1] broadcasts over N, H, W
+        x.conv2d(weight, bias: bias, stride: stride, padding: padding)  // the bias added as the output is stored
     }
 }
 

@@ -100,6 +100,9 @@ let gradCases: [GradCase] = [
         $0[0].conv2d($0[1], stride: 2, padding: 1)
     },
     GradCase(name: "conv2d 1x1", mutates: "conv2d", shapes: [[2, 4, 3, 3], [5, 4, 1, 1]], inputs: .normal) { $0[0].conv2d($0[1]) },
+    GradCase(name: "conv2d 3x3 pad 1 with bias", mutates: "conv2d", shapes: [[2, 3, 5, 5], [4, 3, 3, 3], [4]], inputs: .normal) {
+        $0[0].conv2d($0[1], bias: $0[2], stride: 1, padding: 1)
+    },
     GradCase(name: "avgPool2x2", mutates: "avgPool2x2", shapes: [[2, 3, 4, 6]], inputs: .normal) { $0[0].avgPool2x2() },
     GradCase(name: "upsampleNearest2x", mutates: "upsampleNearest2x", shapes: [[2, 3, 2, 3]], inputs: .normal) { $0[0].upsampleNearest2x() },
     GradCase(name: "normalize (group norm runs)", mutates: "normalize", shapes: [[2, 4, 3, 3]], inputs: .normal) {

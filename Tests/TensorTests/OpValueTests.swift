@@ -111,6 +111,32 @@ struct OpValueTests {
         }
     }
 
+    @Test("conv2d with its bias has the bits of conv2d + bias broadcast: output and the gradients of x, w and b")
+    func convBiasIsTheAddedBias() {
+        // Through the indirect product (3×3, 16 channels; 32×33 planes take its staged stores), the
+        // direct loops (3 output channels), the GEMM (1×1) and a stride-2 convolution.
+        let cases: [([Int], [Int], Int, Int)] = [([2, 8, 9, 11], [16, 8, 3, 3], 1, 1), ([2, 8, 32, 33], [16, 8, 3, 3], 1, 1),
+                                                ([2, 8, 9, 11], [3, 8, 3, 3], 1, 1), ([2, 8, 9, 11], [16, 8, 1, 1], 1, 0),
+                                                ([2, 8, 9, 11], [16, 8, 3, 3], 2, 1)]
+        var rng = RandomGenerator(seed: 24)
+        for (xShape, wShape, stride, padding) in cases {
+            let x0 = Tensor.randn(xShape, using: &rng), w0 = Tensor.randn(wShape, using: &rng) * 0.3
+            let b0 = Tensor.randn([wShape[0]], using: &rng) * 5
+            func leaves() -> (Tensor, Tensor, Tensor) {
+                (Tensor(x0.data, shape: x0.shape, requiresGrad: true), Tensor(w0.data, shape: w0.shape, requiresGrad: true),
+                 Tensor(b0.data, shape: b0.shape, requiresGrad: true))
+            }
+            let (xa, wa, ba) = leaves(), (xb, wb, bb) = leaves()
+            let fused = xa.conv2d(wa, bias: ba, stride: stride, padding: padding)
+            let added = xb.conv2d(wb, stride: stride, padding: padding) + bb.reshaped([1, wShape[0], 1, 1])
+            let g = Tensor.randn(fused.shape, using: &rng)
+            fused.backward(seed: g); added.backward(seed: g)
+            let same = [fused.data == added.data, xa.grad!.data == xb.grad!.data, wa.grad!.data == wb.grad!.data,
+                        ba.grad!.data == bb.grad!.data]
+            #expect(same == [true, true, true, true], "x \(xShape), w \(wShape), stride \(stride): output, ∂x, ∂w, ∂b the same: \(same)")
+        }
+    }
+
     @Test("sums over an outer axis and over inner runs, on 1, 2 and 3 threads, have the bits of the plain serial loops")
     func sumSpreadOverThreadsKeepsItsOrder() {
         var rng = RandomGenerator(seed: 22)

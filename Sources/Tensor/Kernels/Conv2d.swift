@@ -143,16 +143,33 @@ public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weig
     conv2dForward(g, input: input, weight: weight, output: output, direct: nil, columnBudget: defaultColumnBudget)
 }
 
+/// `conv2dForward` plus `bias[co]` on every value of output channel co (if `bias` is non-nil): each
+/// value is the convolution's, rounded, then the bias added, as a separate addition would give.
+public func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                          bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+    conv2dForward(g, input: input, weight: weight, output: output, direct: nil, columnBudget: defaultColumnBudget, bias: bias)
+}
+
 /// `conv2dForward` with a chosen method (tests force each): `direct` nil picks the direct
 /// loops for the shapes they suit, else im2col + GEMM with groups of at most `columnBudget` floats,
 /// the columns read in place by the GEMM (`implicitColumns`) or written out first.
 func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                    output: UnsafeMutablePointer<Float>, direct: Bool?, columnBudget: Int, implicitColumns: Bool = true,
-                   indirect: Bool = true) {
+                   indirect: Bool = true, bias: UnsafePointer<Float>? = nil) {
     g.validate("conv2dForward")
     if g.batch == 0 || g.outChannels == 0 { return }
+    // The bias where the product does not add it as it stores: one pass over the output afterwards.
+    @inline(__always) func addBias() {
+        guard let bias else { return }
+        let plane = g.outHeight * g.outWidth
+        parallelRows(g.batch * g.outChannels, size: plane) { row in
+            let (b, o) = (bias[row % g.outChannels], output + row * plane)
+            for i in 0..<plane { o[i] = o[i] + b }
+        }
+    }
     if direct ?? DirectConv.suits(g) {
         Profiler.kernel("direct conv") { DirectConv(g).forward(input: input, weight: weight, output: output) }
+        addBias()
         return
     }
     let plan = ConvLowering(g, columnBudget: columnBudget, implicitColumns: implicitColumns)
@@ -166,7 +183,7 @@ func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Uns
             let images = plan.images(of: group)
             let view = plan.implicit(images, input: input, scratch: scratch)
             Profiler.kernel("products (indirect)") {
-                IndirectConv(view: view, outChannels: g.outChannels)
+                IndirectConv(view: view, outChannels: g.outChannels, bias: bias)
                     .forward(weight: weight, output: output + images.lowerBound * g.outChannels * plan.plane)
             }
         }
@@ -194,6 +211,7 @@ func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Uns
             }
         }
     }
+    addBias()
 }
 
 /// Given gradOutput [N, Cout, OH, OW]: gradInput (if non-nil) is OVERWRITTEN with

@@ -34,6 +34,9 @@ struct IndirectConv {
     /// Where each row's value sits in a receptive field, in the order the rows are summed; nil for
     /// the view's own (ci, ky, kx) order.
     var rowOffsets: [Int]? = nil
+    /// Added to each output channel's values as they are stored (after the sum, as a separate
+    /// addition would add it), if not nil.
+    var bias: UnsafePointer<Float>? = nil
 
     /// Output pixels per task: whole tiles, about 200 pixels (the split depends on the shape only).
     static let tilesPerTask = 32
@@ -122,7 +125,12 @@ struct IndirectConv {
                         } else {
                             for i in 0..<valid {
                                 let o = output + out[i] + s * nr * plane, row = tile + i * nr
-                                for v in 0..<channels { o[v &* plane] = row[v] }
+                                if let bias {
+                                    let b = bias + s * nr
+                                    for v in 0..<channels { o[v &* plane] = row[v] + b[v] }
+                                } else {
+                                    for v in 0..<channels { o[v &* plane] = row[v] }
+                                }
                             }
                         }
                     }
@@ -133,7 +141,13 @@ struct IndirectConv {
                         let (image, pixel) = j.quotientAndRemainder(dividingBy: plane)
                         let run = min(j1 - j, plane - pixel)
                         for v in 0..<min(nr, cout - s * nr) {
-                            (output + (image * cout + s * nr + v) * plane + pixel).update(from: staged + v * span + j - j0, count: run)
+                            let (to, from) = (output + (image * cout + s * nr + v) * plane + pixel, staged + v * span + j - j0)
+                            if let bias {
+                                let b = bias[s * nr + v]
+                                for t in 0..<run { to[t] = from[t] + b }
+                            } else {
+                                to.update(from: from, count: run)
+                            }
                         }
                         j += run
                     }

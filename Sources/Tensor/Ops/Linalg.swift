@@ -78,11 +78,14 @@ extension Tensor {
 
     /// 2-D convolution (cross-correlation, as in every deep-learning library) of an
     /// `[N, Cin, H, W]` input with a `[Cout, Cin, KH, KW]` weight, zero padding on all sides.
-    /// Output `[N, Cout, (H + 2p − KH)/s + 1, (W + 2p − KW)/s + 1]`. No bias: add one with broadcasting.
+    /// Output `[N, Cout, (H + 2p − KH)/s + 1, (W + 2p − KW)/s + 1]`, plus `bias` `[Cout]` per
+    /// channel if given: the numbers of `conv2d(weight) + bias.reshaped([1, Cout, 1, 1])`, forward and
+    /// backward, without the second pass over the output (the bias is added as the output is stored).
     ///
     /// Backward (kernels in `Kernels/Conv2d.swift`): ∂L/∂input is the "transposed convolution"
-    /// of the gradient with the weight; ∂L/∂weight correlates the input with the gradient.
-    public func conv2d(_ weight: Tensor, stride: Int = 1, padding: Int = 0) -> Tensor {
+    /// of the gradient with the weight; ∂L/∂weight correlates the input with the gradient; ∂L/∂bias
+    /// sums the gradient over N, H and W.
+    public func conv2d(_ weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0) -> Tensor {
         let x = self
         guard x.rank == 4, weight.rank == 4 else {
             shapeError("conv2d: needs input [N, C, H, W] and weight [Cout, Cin, KH, KW], got \(x.shape) and \(weight.shape)")
@@ -97,15 +100,22 @@ extension Tensor {
         guard geometry.outHeight >= 1, geometry.outWidth >= 1 else {
             shapeError("conv2d: kernel \(weight.shape[2])×\(weight.shape[3]) does not fit input \(x.shape) with padding \(padding)")
         }
+        if let bias, bias.shape != [geometry.outChannels] {
+            shapeError("conv2d: bias must have shape [\(geometry.outChannels)] (one per output channel), got \(bias.shape)")
+        }
         let outShape = [geometry.batch, geometry.outChannels, geometry.outHeight, geometry.outWidth]
         let out = x.data.withUnsafeBufferPointer { px in
             weight.data.withUnsafeBufferPointer { pw in
-                makeArray(outShape.reduce(1, *)) { po in  // every element written by the kernel
-                    conv2dForward(geometry, input: px.baseAddress!, weight: pw.baseAddress!, output: po)
+                (bias?.data ?? []).withUnsafeBufferPointer { pb in
+                    makeArray(outShape.reduce(1, *)) { po in  // every element written by the kernel
+                        conv2dForward(geometry, input: px.baseAddress!, weight: pw.baseAddress!, bias: bias == nil ? nil : pb.baseAddress,
+                                      output: po)
+                    }
                 }
             }
         }
-        return Tensor.record(Tensor(unchecked: out, shape: outShape), op: "conv2d", inputs: [x, weight]) { g in
+        let channels = geometry.outChannels
+        return Tensor.record(Tensor(unchecked: out, shape: outShape), op: "conv2d", inputs: [x, weight] + (bias.map { [$0] } ?? [])) { g in
             // Not zeroed first: the kernel overwrites every element of the gradients it is given.
             var gx: [Float]? = x.requiresGrad ? makeArray(x.count) { _ in } : nil
             var gw: [Float]? = weight.requiresGrad ? makeArray(weight.count) { _ in } : nil
@@ -121,7 +131,10 @@ extension Tensor {
                     }
                 }
             }
+            // The bias's gradient as the broadcast + sums it back: over N first, then each channel's pixels.
+            let gb = bias.map { $0.requiresGrad ? g.sum(to: [1, channels, 1, 1]).reshaped([channels]) : nil }
             return [gx.map { Tensor(unchecked: $0, shape: x.shape) }, gw.map { Tensor(unchecked: $0, shape: weight.shape) }]
+                + (gb.map { [$0] } ?? [])
         }
     }
 
