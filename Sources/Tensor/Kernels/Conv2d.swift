@@ -174,18 +174,10 @@ func conv2dForward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Uns
     }
     let plan = ConvLowering(g, columnBudget: columnBudget, implicitColumns: implicitColumns)
     if indirect && IndirectConv.suits(plan) {
-        // The product with its operands swapped, written straight into the output (IndirectConv.swift),
-        // in groups sized by their padded planes (no columns are built).
-        let plan = ConvLowering(indirectForward: g, budget: columnBudget, implicitColumns: implicitColumns)
-        let scratch = ConvScratch(plan, columns: false, channelMajor: false)
-        defer { scratch.release() }
-        for group in 0..<plan.groups {
-            let images = plan.images(of: group)
-            let view = plan.implicit(images, input: input, scratch: scratch)
-            Profiler.kernel("products (indirect)") {
-                IndirectConv(view: view, outChannels: g.outChannels, bias: bias)
-                    .forward(weight: weight, output: output + images.lowerBound * g.outChannels * plan.plane)
-            }
+        // The product with its operands swapped, written straight into the output (IndirectConv.swift).
+        IndirectConv.run(g, input: input, weight: weight, output: output, budget: columnBudget,
+                         implicitColumns: implicitColumns, label: "products (indirect)") {
+            IndirectConv(view: $0, outChannels: g.outChannels, bias: bias)
         }
         return
     }
@@ -248,9 +240,7 @@ func conv2dBackward(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: Un
     }
     if let gradInput, indirect && implicitColumns && IndirectInputGradient.suits(g) {
         // The input gradient as a convolution of dY (IndirectConv.swift), then the weight gradient alone.
-        Profiler.kernel("input gradient (indirect)") {
-            IndirectInputGradient.run(g, weight: weight, gradOutput: gradOutput, gradInput: gradInput, budget: columnBudget)
-        }
+        IndirectInputGradient.run(g, weight: weight, gradOutput: gradOutput, gradInput: gradInput, budget: columnBudget)
         conv2dBackward(g, input: input, weight: weight, gradOutput: gradOutput, gradInput: nil, gradWeight: gradWeight,
                        direct: direct, columnBudget: columnBudget, partBudget: partBudget, implicitColumns: implicitColumns,
                        indirect: indirect)

@@ -49,6 +49,24 @@ struct IndirectConv {
         plan.implicitColumns && !plan.pointwise && plan.rows >= 64
     }
 
+    /// The forward convolution g of `input` into `output` [N, Cout, OH, OW], in groups of images
+    /// whose padded planes fit `budget` floats (no columns are built), each group's product set up
+    /// by `product` from the view of its padded planes and timed under `label`.
+    static func run(_ g: Conv2dGeometry, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                    output: UnsafeMutablePointer<Float>, budget: Int, implicitColumns: Bool, label: String,
+                    _ product: (ImplicitColumns) -> IndirectConv) {
+        let plan = ConvLowering(indirectForward: g, budget: budget, implicitColumns: implicitColumns)
+        let scratch = ConvScratch(plan, columns: false, channelMajor: false)
+        defer { scratch.release() }
+        for group in 0..<plan.groups {
+            let images = plan.images(of: group)
+            let view = plan.implicit(images, input: input, scratch: scratch)
+            Profiler.kernel(label) {
+                product(view).forward(weight: weight, output: output + images.lowerBound * g.outChannels * plan.plane)
+            }
+        }
+    }
+
     /// out [G, Cout, P] = conv of the group's images, whose padded planes `view` reads.
     func forward(weight: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         #if AVX512
@@ -308,23 +326,19 @@ enum IndirectInputGradient {
                 for co in 0..<cout { turned[ci * rows + tap * cout + co] = weight[(co * cin + ci) * taps + tap] }
             }
         }
-        let plan = ConvLowering(indirectForward: t, budget: budget, implicitColumns: true)
-        let scratch = ConvScratch(plan, columns: false, channelMajor: false)
-        defer { scratch.release() }
-        for group in 0..<plan.groups {
-            let images = plan.images(of: group)
-            let view = plan.implicit(images, input: gradOutput, scratch: scratch)
-            // Row (ky, kx, co) reads padded dY channel co at (K − 1 − ky, K − 1 − kx) of the field.
-            var offsets = [Int](repeating: 0, count: rows)
-            for tap in 0..<taps {
-                let (ky, kx) = tap.quotientAndRemainder(dividingBy: g.kernelW)
-                for co in 0..<cout {
-                    offsets[tap * cout + co] = (co * view.paddedH + g.kernelH - 1 - ky) * view.paddedW + g.kernelW - 1 - kx
-                }
+        // Row (ky, kx, co) reads padded dY channel co at (K − 1 − ky, K − 1 − kx) of the field.
+        let (paddedH, paddedW) = (t.height + 2 * t.padding, t.width + 2 * t.padding)
+        var offsets = [Int](repeating: 0, count: rows)
+        for tap in 0..<taps {
+            let (ky, kx) = tap.quotientAndRemainder(dividingBy: g.kernelW)
+            for co in 0..<cout {
+                offsets[tap * cout + co] = (co * paddedH + g.kernelH - 1 - ky) * paddedW + g.kernelW - 1 - kx
             }
-            turned.withUnsafeBufferPointer { w in
-                IndirectConv(view: view, outChannels: cin, blockRows: cout, rowOffsets: offsets)
-                    .forward(weight: w.baseAddress!, output: gradInput + images.lowerBound * cin * g.height * g.width)
+        }
+        turned.withUnsafeBufferPointer { w in
+            IndirectConv.run(t, input: gradOutput, weight: w.baseAddress!, output: gradInput, budget: budget,
+                             implicitColumns: true, label: "input gradient (indirect)") {
+                IndirectConv(view: $0, outChannels: cin, blockRows: cout, rowOffsets: offsets)
             }
         }
     }
