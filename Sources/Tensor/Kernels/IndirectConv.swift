@@ -383,29 +383,23 @@ private struct PixelCursor {
     }
 }
 
-/// `indirectTile` block after block of `kb` rows for a tile that starts from zero, with the total
-/// kept in registers instead of the tile: each block is summed from zero in 12 accumulators and then
-/// added to 12 totals, which are stored once at the end. The same float operations as calling
-/// `indirectTile` block by block, without a load and store of the tile per block (9 of them for
-/// the input gradient's taps). 24 vectors live at once: for AVX-512's 32 registers only.
-@inline(__always)
-private func indirectTileBlocks<V: SIMD>(_ k: Int, _ kb: Int, _ planes: UnsafePointer<Float>, _ at: UnsafePointer<Int>,
-                                         _ offsets: UnsafePointer<Int>, _ panels: UnsafePointer<Float>, sliver s: Int,
-                                         slivers: Int, _ tile: UnsafeMutablePointer<Float>, _: V.Type) where V.Scalar == Float {
-    let w = V.scalarCount, nr = 2 * w
-    let p0 = planes + at[0], p1 = planes + at[1], p2 = planes + at[2]
-    let p3 = planes + at[3], p4 = planes + at[4], p5 = planes + at[5]
-    var t00 = V(), t01 = V(), t10 = V(), t11 = V(), t20 = V(), t21 = V()
-    var t30 = V(), t31 = V(), t40 = V(), t41 = V(), t50 = V(), t51 = V()
-    var k0 = 0
-    while k0 < k {
-        let kc = min(kb, k - k0)
-        var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
-        var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-        var pb = panels + k0 * slivers * nr + s * kc * nr
-        let o = offsets + k0
+/// The 12 vector sums of a tile: 6 rows (pixels forward, rows of the weight gradient) by nr = 2V
+/// channels, row i in c(i)0 and c(i)1.
+private struct TileSums<V: SIMD> where V.Scalar == Float {
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+
+    /// Σ_k planes[at[i] + offsets[k]] · panel[k, 0..<nr] for the 6 rows i, over kc rows k summed in
+    /// order from zero.
+    @inline(__always)
+    init(_ kc: Int, _ planes: UnsafePointer<Float>, _ at: UnsafePointer<Int>, _ offsets: UnsafePointer<Int>,
+         _ panel: UnsafePointer<Float>) {
+        let w = V.scalarCount
+        let p0 = planes + at[0], p1 = planes + at[1], p2 = planes + at[2]
+        let p3 = planes + at[3], p4 = planes + at[4], p5 = planes + at[5]
+        var pb = panel
         for r in 0..<kc {
-            let o = o[r]
+            let o = offsets[r]
             let b0 = UnsafeRawPointer(pb).loadUnaligned(as: V.self), b1 = UnsafeRawPointer(pb + w).loadUnaligned(as: V.self)
             var a = V(repeating: p0[o])
             c00 = c00.addingProduct(a, b0); c01 = c01.addingProduct(a, b1)
@@ -419,23 +413,55 @@ private func indirectTileBlocks<V: SIMD>(_ k: Int, _ kb: Int, _ planes: UnsafePo
             c40 = c40.addingProduct(a, b0); c41 = c41.addingProduct(a, b1)
             a = V(repeating: p5[o])
             c50 = c50.addingProduct(a, b0); c51 = c51.addingProduct(a, b1)
-            pb += nr
+            pb += 2 * w
         }
-        if k0 == 0 {
-            (t00, t01, t10, t11, t20, t21) = (c00, c01, c10, c11, c20, c21)
-            (t30, t31, t40, t41, t50, t51) = (c30, c31, c40, c41, c50, c51)
-        } else {
-            t00 += c00; t01 += c01; t10 += c10; t11 += c11; t20 += c20; t21 += c21
-            t30 += c30; t31 += c31; t40 += c40; t41 += c41; t50 += c50; t51 += c51
+    }
+
+    init() {}
+
+    @inline(__always)
+    static func += (t: inout TileSums, c: TileSums) {
+        t.c00 += c.c00; t.c01 += c.c01; t.c10 += c.c10; t.c11 += c.c11; t.c20 += c.c20; t.c21 += c.c21
+        t.c30 += c.c30; t.c31 += c.c31; t.c40 += c.c40; t.c41 += c.c41; t.c50 += c.c50; t.c51 += c.c51
+    }
+
+    /// Stores the sums into the tile's rows, `ld` floats apart, or adds them to what is there.
+    @inline(__always)
+    func store(_ tile: UnsafeMutablePointer<Float>, ld: Int, adding: Bool) {
+        let w = V.scalarCount
+        @inline(__always) func put(_ v0: V, _ v1: V, _ row: UnsafeMutablePointer<Float>) {
+            let r = UnsafeMutableRawPointer(row)
+            if adding {
+                r.storeBytes(of: r.loadUnaligned(as: V.self) + v0, as: V.self)
+                r.storeBytes(of: r.loadUnaligned(fromByteOffset: 4 * w, as: V.self) + v1, toByteOffset: 4 * w, as: V.self)
+            } else {
+                r.storeBytes(of: v0, as: V.self); r.storeBytes(of: v1, toByteOffset: 4 * w, as: V.self)
+            }
         }
+        put(c00, c01, tile); put(c10, c11, tile + ld); put(c20, c21, tile + 2 * ld)
+        put(c30, c31, tile + 3 * ld); put(c40, c41, tile + 4 * ld); put(c50, c51, tile + 5 * ld)
+    }
+}
+
+/// `indirectTile` block after block of `kb` rows for a tile that starts from zero, with the total
+/// kept in registers instead of the tile: each block is summed from zero in 12 accumulators and then
+/// added to 12 totals, which are stored once at the end. The same float operations as calling
+/// `indirectTile` block by block, without a load and store of the tile per block (9 of them for
+/// the input gradient's taps). 24 vectors live at once: for AVX-512's 32 registers only.
+@inline(__always)
+private func indirectTileBlocks<V: SIMD>(_ k: Int, _ kb: Int, _ planes: UnsafePointer<Float>, _ at: UnsafePointer<Int>,
+                                         _ offsets: UnsafePointer<Int>, _ panels: UnsafePointer<Float>, sliver s: Int,
+                                         slivers: Int, _ tile: UnsafeMutablePointer<Float>, _: V.Type) where V.Scalar == Float {
+    let nr = 2 * V.scalarCount
+    var total = TileSums<V>()
+    var k0 = 0
+    while k0 < k {
+        let kc = min(kb, k - k0)
+        let block = TileSums<V>(kc, planes, at, offsets + k0, panels + k0 * slivers * nr + s * kc * nr)
+        if k0 == 0 { total = block } else { total += block }
         k0 += kc
     }
-    @inline(__always) func put(_ v0: V, _ v1: V, _ row: UnsafeMutablePointer<Float>) {
-        let r = UnsafeMutableRawPointer(row)
-        r.storeBytes(of: v0, as: V.self); r.storeBytes(of: v1, toByteOffset: 4 * w, as: V.self)
-    }
-    put(t00, t01, tile); put(t10, t11, tile + nr); put(t20, t21, tile + 2 * nr)
-    put(t30, t31, tile + 3 * nr); put(t40, t41, tile + 4 * nr); put(t50, t51, tile + 5 * nr)
+    total.store(tile, ld: nr, adding: false)
 }
 
 /// tile[i, 0..<nr] (+)= Σ_k planes[at[i] + offsets[k]] · panel[k, 0..<nr] for the tile's 6 rows i
@@ -446,39 +472,5 @@ private func indirectTile<V: SIMD>(_ kc: Int, _ planes: UnsafePointer<Float>, _ 
                                    _ offsets: UnsafePointer<Int>, _ panel: UnsafePointer<Float>,
                                    _ tile: UnsafeMutablePointer<Float>, _ addToTile: Bool, _: V.Type,
                                    ldTile: Int = 2 * V.scalarCount) where V.Scalar == Float {
-    let w = V.scalarCount
-    let p0 = planes + at[0], p1 = planes + at[1], p2 = planes + at[2]
-    let p3 = planes + at[3], p4 = planes + at[4], p5 = planes + at[5]
-    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
-    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
-    var pb = panel
-    for r in 0..<kc {
-        let o = offsets[r]
-        let b0 = UnsafeRawPointer(pb).loadUnaligned(as: V.self), b1 = UnsafeRawPointer(pb + w).loadUnaligned(as: V.self)
-        var a = V(repeating: p0[o])
-        c00 = c00.addingProduct(a, b0); c01 = c01.addingProduct(a, b1)
-        a = V(repeating: p1[o])
-        c10 = c10.addingProduct(a, b0); c11 = c11.addingProduct(a, b1)
-        a = V(repeating: p2[o])
-        c20 = c20.addingProduct(a, b0); c21 = c21.addingProduct(a, b1)
-        a = V(repeating: p3[o])
-        c30 = c30.addingProduct(a, b0); c31 = c31.addingProduct(a, b1)
-        a = V(repeating: p4[o])
-        c40 = c40.addingProduct(a, b0); c41 = c41.addingProduct(a, b1)
-        a = V(repeating: p5[o])
-        c50 = c50.addingProduct(a, b0); c51 = c51.addingProduct(a, b1)
-        pb += 2 * w
-    }
-    @inline(__always) func put(_ v0: V, _ v1: V, _ row: UnsafeMutablePointer<Float>) {
-        let r = UnsafeMutableRawPointer(row)
-        if addToTile {
-            r.storeBytes(of: r.loadUnaligned(as: V.self) + v0, as: V.self)
-            r.storeBytes(of: r.loadUnaligned(fromByteOffset: 4 * w, as: V.self) + v1, toByteOffset: 4 * w, as: V.self)
-        } else {
-            r.storeBytes(of: v0, as: V.self); r.storeBytes(of: v1, toByteOffset: 4 * w, as: V.self)
-        }
-    }
-    let ld = ldTile
-    put(c00, c01, tile); put(c10, c11, tile + ld); put(c20, c21, tile + 2 * ld)
-    put(c30, c31, tile + 3 * ld); put(c40, c41, tile + 4 * ld); put(c50, c51, tile + 5 * ld)
+    TileSums<V>(kc, planes, at, offsets, panel).store(tile, ld: ldTile, adding: addToTile)
 }
