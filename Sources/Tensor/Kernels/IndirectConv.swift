@@ -154,10 +154,7 @@ struct IndirectConv {
                     }
                     if !staging { continue }
                     // Runs of pixels within one image, channel by channel.
-                    var j = j0
-                    while j < j1 {
-                        let (image, pixel) = j.quotientAndRemainder(dividingBy: plane)
-                        let run = min(j1 - j, plane - pixel)
+                    forEachImageRun(j0..<j1, plane: plane) { j, image, pixel, run in
                         for v in 0..<min(nr, cout - s * nr) {
                             let (to, from) = (output + (image * cout + s * nr + v) * plane + pixel, staged + v * span + j - j0)
                             if let bias {
@@ -167,7 +164,6 @@ struct IndirectConv {
                                 to.update(from: from, count: run)
                             }
                         }
-                        j += run
                     }
                 }
             } }
@@ -238,13 +234,9 @@ struct IndirectWeightGradient {
             for s in 0..<slivers {
                 // The block's pixels in runs within one image, each image's dY a [Cout, P] matrix.
                 let panel = panels + b * gemmKBlock * slivers * nr + s * kc * nr
-                var j = j0
-                while j < j0 + kc {
-                    let (image, pixel) = j.quotientAndRemainder(dividingBy: plane)
-                    let run = min(j0 + kc - j, plane - pixel)
+                forEachImageRun(j0..<(j0 + kc), plane: plane) { j, image, pixel, run in
                     packPanel(dY + image * cout * plane, ld: plane, channels: cout, sliver: s, nr: nr,
                               k0: pixel, kc: run, into: panel + (j - j0) * nr)
-                    j += run
                 }
             }
             var cursor = PixelCursor(view, j0)
@@ -357,6 +349,19 @@ private func packPanel(_ m: UnsafePointer<Float>, ld: Int, channels: Int, sliver
         } else {
             for r in 0..<kc { panel[r * nr + v] = 0 }
         }
+    }
+}
+
+/// Cuts a group's pixels `pixels` (P = `plane` per image) into runs within one image:
+/// `body(j, image, pixel, run)` for the run of `run` pixels from group pixel j = image·P + pixel.
+@inline(__always)
+private func forEachImageRun(_ pixels: Range<Int>, plane: Int, _ body: (Int, Int, Int, Int) -> Void) {
+    var j = pixels.lowerBound
+    while j < pixels.upperBound {
+        let (image, pixel) = j.quotientAndRemainder(dividingBy: plane)
+        let run = min(pixels.upperBound - j, plane - pixel)
+        body(j, image, pixel, run)
+        j += run
     }
 }
 

@@ -197,6 +197,27 @@ private struct LaneColumns {
     }
 }
 
+/// `body` on columns i in `range` of the 8 consecutive runs at p (element i of run j in lane j), in
+/// order: 8 at a time through `LaneColumns`, the rest one by one.
+@inline(__always)
+private func forEachLaneColumn(_ p: UnsafePointer<Float>, _ range: Range<Int>, length: Int, _ body: (SIMD8<Float>) -> Void) {
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound { LaneColumns(p, i, length: length).forEach(body); i += 8 }
+    while i < range.upperBound { body(laneColumn(p, i, length: length)); i += 1 }
+}
+
+/// `forEachLaneColumn` over two sets of runs side by side (p's column i with q's column i).
+@inline(__always)
+private func forEachLaneColumn(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ range: Range<Int>, length: Int,
+                               _ body: (SIMD8<Float>, SIMD8<Float>) -> Void) {
+    var i = range.lowerBound
+    while i + 8 <= range.upperBound {
+        LaneColumns(p, i, length: length).forEach(with: LaneColumns(q, i, length: length), body)
+        i += 8
+    }
+    while i < range.upperBound { body(laneColumn(p, i, length: length), laneColumn(q, i, length: length)); i += 1 }
+}
+
 /// Each lane converted to Double, as `Double(x)` converts one float.
 @inline(__always)
 private func widened(_ v: SIMD8<Float>) -> SIMD8<Double> {
@@ -223,16 +244,11 @@ private func standardizeRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer
 private func standardizeRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
                              length: Int, epsilon: Float) {
     var sum = SIMD8<Double>()
-    let whole = length - length % 8
-    for i in stride(from: 0, to: whole, by: 8) { LaneColumns(x, i, length: length).forEach { sum += widened($0) } }
-    for i in whole..<length { sum += widened(laneColumn(x, i, length: length)) }
+    forEachLaneColumn(x, 0..<length, length: length) { sum += widened($0) }
     var mean = SIMD8<Float>()
     for j in 0..<lanes { mean[j] = Float(sum[j] / Double(length)) }
     var squares = SIMD8<Double>()
-    for i in stride(from: 0, to: whole, by: 8) {
-        LaneColumns(x, i, length: length).forEach { let d = widened($0 - mean); squares += d * d }
-    }
-    for i in whole..<length { let d = widened(laneColumn(x, i, length: length) - mean); squares += d * d }
+    forEachLaneColumn(x, 0..<length, length: length) { let d = widened($0 - mean); squares += d * d }
     for j in 0..<lanes {
         let inv = 1 / (Float(squares[j] / Double(length)) + epsilon).squareRoot()
         rstd[j] = inv
@@ -256,15 +272,8 @@ private func standardizedRowGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePo
 private func standardizedRowsGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
                                       _ out: UnsafeMutablePointer<Float>, length: Int) {
     var meanG = SIMD8<Double>(), meanGH = SIMD8<Double>()
-    let whole = length - length % 8
-    for i in stride(from: 0, to: whole, by: 8) {
-        LaneColumns(g, i, length: length).forEach(with: LaneColumns(xhat, i, length: length)) { gi, h in
-            meanG += widened(gi); meanGH += widened(gi * h)
-        }
-    }
-    for i in whole..<length {
-        let gi = laneColumn(g, i, length: length)
-        meanG += widened(gi); meanGH += widened(gi * laneColumn(xhat, i, length: length))
+    forEachLaneColumn(g, xhat, 0..<length, length: length) { gi, h in
+        meanG += widened(gi); meanGH += widened(gi * h)
     }
     for j in 0..<lanes {
         let mg = Float(meanG[j] / Double(length)), mgh = Float(meanGH[j] / Double(length))
@@ -356,19 +365,9 @@ private func groupRowsGradient(_ g: UnsafePointer<Float>, _ xhat: UnsafePointer<
     for k in 0..<layout.channelsPerGroup {
         var scale = SIMD8<Float>()
         for j in 0..<lanes { scale[j] = gamma[layout.channel(run: first + j, k)] }
-        let (start, end) = (k * spatial, (k + 1) * spatial)
-        var i = start
-        while i + 8 <= end {
-            LaneColumns(gs, i, length: length).forEach(with: LaneColumns(hs, i, length: length)) { gi, h in
-                let d = gi * scale
-                meanG += widened(d); meanGH += widened(d * h)
-            }
-            i += 8
-        }
-        while i < end {
-            let d = laneColumn(gs, i, length: length) * scale
-            meanG += widened(d); meanGH += widened(d * laneColumn(hs, i, length: length))
-            i += 1
+        forEachLaneColumn(gs, hs, (k * spatial)..<((k + 1) * spatial), length: length) { gi, h in
+            let d = gi * scale
+            meanG += widened(d); meanGH += widened(d * h)
         }
     }
     for j in 0..<lanes {
