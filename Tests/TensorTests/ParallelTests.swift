@@ -79,4 +79,27 @@ struct ParallelTests {
         // Worker threads are not tasks: they see 3 only because forEach passes the scope on.
         #expect(three.countsSeen == Array(repeating: 3, count: 64))
     }
+
+    @Test("loops that end before a sleeping worker wakes: every iteration runs once, in its own loop, none left to a late worker")
+    func loopsEndingBeforeWorkersWake() {
+        // Each round's loop writes its round number into its own slots; a worker that woke late and
+        // ran an earlier loop's body, or ran an iteration twice, leaves a wrong count or number.
+        let rounds = 2_000, iterations = 3
+        let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: rounds * iterations)
+        let marks = UnsafeMutableBufferPointer<Int>.allocate(capacity: rounds * iterations)
+        counts.initialize(repeating: 0); marks.initialize(repeating: -1)
+        defer { counts.deallocate(); marks.deallocate() }
+        Parallel.withThreads(2) {
+            for round in 0..<rounds {
+                // Every 8th round, long enough a pause that the pool's worker stops spinning and sleeps.
+                if round % 8 == 0 { usleep(300) }
+                Parallel.forEach(iterations) { i in
+                    counts[round * iterations + i] += 1
+                    marks[round * iterations + i] = round
+                }
+            }
+        }
+        #expect(Array(counts) == Array(repeating: 1, count: rounds * iterations))
+        #expect(Array(marks) == (0..<rounds * iterations).map { $0 / iterations })
+    }
 }
