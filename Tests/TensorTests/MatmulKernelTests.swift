@@ -199,13 +199,15 @@ struct MatmulKernelTests {
         }
     }
 
-    /// Small batched products read a stored A in place (from k = 32 on), where `gemm` packs it first: the
-    /// same tiles and sums, so the same bits as a loop of `gemm`, edges and all.
+    /// Small batched products read a stored A in place (from k = 32 on), where `gemm` packs it first, and
+    /// on the 512-bit path run 16-column products in 16-row tiles (the rows below the last whole tile in
+    /// the 6-row ones): the same sums, so the same bits as a loop of `gemm`, edges and all.
     @Test(arguments: GemmPath.available)
     func batchedReadingAInPlaceHasGemmsBits(path: GemmPath) {
         GemmPath.with(path) {
             for transB in [false, true] {
-                for (batch, m, n, k) in [(5, 17, 9, 33), (4, 64, 16, 64), (3, 13, 40, 256), (2, 6, 16, 32)] {
+                for (batch, m, n, k) in [(5, 17, 9, 33), (4, 64, 16, 64), (3, 13, 40, 256), (2, 6, 16, 32),
+                                         (3, 16, 16, 64), (2, 37, 16, 48), (2, 40, 16, 16), (2, 21, 16, 256)] {
                     let batched = runBatched(batch: batch, transA: false, transB: transB, m: m, n: n, k: k,
                                              shareB: false, by: .batched)
                     let looped = runBatched(batch: batch, transA: false, transB: transB, m: m, n: n, k: k,

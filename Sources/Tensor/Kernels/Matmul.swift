@@ -216,12 +216,16 @@ public func gemmBatched(batch: Int, transA: Bool, transB: Bool, m: Int, n: Int, 
     defer { if started != 0 { Profiler.kernelEnded("products (gemm)", since: started) } }
     #if AVX512
     if GemmPath.current.usesWideTiles(n: n) { return gemmBatched(batch, p0, item, SIMD16<Float>.self) }
+    let sixteenRows = GemmPath.current == .vector16 && SixteenRows.suits(p0)
+    #else
+    let sixteenRows = false
     #endif
-    gemmBatched(batch, p0, item, SIMD8<Float>.self)
+    gemmBatched(batch, p0, item, sixteenRows: sixteenRows, SIMD8<Float>.self)
 }
 
-/// `gemmBatched` with vectors of type V.
-private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int) -> GemmProblem, _: V.Type) where V.Scalar == Float {
+/// `gemmBatched` with vectors of type V; `sixteenRows`: small products run `SixteenRows` tiles.
+private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int) -> GemmProblem, sixteenRows: Bool = false,
+                                  _: V.Type) where V.Scalar == Float {
     let plan = GemmPlan(p0, nr: 2 * V.scalarCount)
     if plan.tasks > 1 {
         // Big matrices: parallel inside each product.
@@ -233,7 +237,14 @@ private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int)
     Parallel.forEach(chunks) { chunk in
         let workspace = Workspace(plan)
         for i in (chunk * batch / chunks)..<((chunk + 1) * batch / chunks) {
+            #if AVX512
+            // SixteenRows computes whole 16-row tiles and leaves the rows below them, a smaller product.
+            let p = sixteenRows ? SixteenRows.run(item(i), bBlock: workspace.bBlock) : item(i)
+            if p.m == 0 { continue }
+            let plan = sixteenRows ? GemmPlan(p, nr: plan.nr) : plan
+            #else
             let p = item(i)
+            #endif
             // A read in place pays from k = 32 on (measured on attention's shapes on a Zen 3: P·V, k = 64, ×1.5–1.8;
             // Q·Kᵀ with k = 16 lost 13–20 %, its tiles too short for six row pointers each).
             if !p.transA && p.k >= 32 && p.k <= KC {
@@ -246,6 +257,65 @@ private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int)
         workspace.free()
     }
 }
+
+#if AVX512
+/// Small products 16 columns wide (attention's Q·Kᵀ over 16 positions, or P·V with 16 channels a head) on
+/// the 512-bit path: tiles of 16 rows by one 16-float vector, A read where it is. The 6-row tiles of the
+/// 8-float kernel computed 18 rows for every 16 and copied the last tile of each product through scratch.
+/// Every C value is the same sum in the same order (one fused multiply-add per k from zero, then one
+/// store or add), so the bits are those of the 6-row tiles.
+private enum SixteenRows {
+    static func suits(_ p: GemmProblem) -> Bool {
+        p.n == 16 && p.m >= 16 && p.k >= 1 && p.k <= KC && !p.transA && p.columns == nil
+    }
+
+    /// Computes C's first ⌊m/16⌋·16 rows and returns the product left: the rows below them (m = 0 if none).
+    static func run(_ p: GemmProblem, bBlock: UnsafeMutablePointer<Float>) -> GemmProblem {
+        // B [k, 16]: read where it is when stored so, packed as [k, 16] from a transposed one.
+        var b = p.b, ldb = p.ldb
+        if p.transB {
+            packBSliver(p, cols: 0, nr: 16, k0: 0, kc: p.k, bBlock)
+            (b, ldb) = (UnsafePointer(bBlock), 16)
+        }
+        let full = p.m / 16 * 16
+        for i0 in stride(from: 0, to: full, by: 16) {
+            tile(p.k, p.a + i0 * p.lda, p.lda, b, ldb, p.c + i0 * p.ldc, p.ldc, p.accumulate)
+        }
+        return GemmProblem(transA: false, transB: p.transB, m: p.m - full, n: p.n, k: p.k,
+                           a: p.a + full * p.lda, lda: p.lda, b: p.b, ldb: p.ldb,
+                           c: p.c + full * p.ldc, ldc: p.ldc, accumulate: p.accumulate)
+    }
+
+    /// C[16, 16] (+)= A[16, kc] · B[kc, 16], A's rows lda apart, B's rows ldb apart; the tile in 16 registers.
+    @inline(__always)
+    private static func tile(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ addToC: Bool) {
+        typealias V = SIMD16<Float>
+        var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V(), c6 = V(), c7 = V()
+        var c8 = V(), c9 = V(), c10 = V(), c11 = V(), c12 = V(), c13 = V(), c14 = V(), c15 = V()
+        // Two row pointers, rows 0–7 and 8–15, each read at r·lda from its own.
+        var pa = a, pa8 = a + 8 * lda, pb = b
+        for _ in 0..<kc {
+            let bv = load(pb, V.self)
+            c0 = c0.addingProduct(V(repeating: pa[0]), bv); c1 = c1.addingProduct(V(repeating: pa[lda]), bv)
+            c2 = c2.addingProduct(V(repeating: pa[2 * lda]), bv); c3 = c3.addingProduct(V(repeating: pa[3 * lda]), bv)
+            c4 = c4.addingProduct(V(repeating: pa[4 * lda]), bv); c5 = c5.addingProduct(V(repeating: pa[5 * lda]), bv)
+            c6 = c6.addingProduct(V(repeating: pa[6 * lda]), bv); c7 = c7.addingProduct(V(repeating: pa[7 * lda]), bv)
+            c8 = c8.addingProduct(V(repeating: pa8[0]), bv); c9 = c9.addingProduct(V(repeating: pa8[lda]), bv)
+            c10 = c10.addingProduct(V(repeating: pa8[2 * lda]), bv); c11 = c11.addingProduct(V(repeating: pa8[3 * lda]), bv)
+            c12 = c12.addingProduct(V(repeating: pa8[4 * lda]), bv); c13 = c13.addingProduct(V(repeating: pa8[5 * lda]), bv)
+            c14 = c14.addingProduct(V(repeating: pa8[6 * lda]), bv); c15 = c15.addingProduct(V(repeating: pa8[7 * lda]), bv)
+            pa += 1; pa8 += 1; pb += ldb
+        }
+        @inline(__always) func put(_ v: V, _ row: Int) {
+            let out = c + row * ldc
+            store(addToC ? load(out, V.self) + v : v, out)
+        }
+        put(c0, 0); put(c1, 1); put(c2, 2); put(c3, 3); put(c4, 4); put(c5, 5); put(c6, 6); put(c7, 7)
+        put(c8, 8); put(c9, 9); put(c10, 10); put(c11, 11); put(c12, 12); put(c13, 13); put(c14, 14); put(c15, 15)
+    }
+}
+#endif
 
 // MARK: - Problem and plan
 
