@@ -19,7 +19,8 @@
 //     copy asks for memory a few rows or cache lines ahead of where it reads (a prefetch
 //     hint), so it streams instead of waiting on every far-apart row. The small products
 //     of `gemmBatched` (attention heads) read a stored A where it is: packing it would
-//     cost as much as multiplying it.
+//     cost as much as multiplying it. Those 16 columns wide run 16 x 16 tiles on the
+//     512-bit path (`SixteenRows`), one vector of B and 16 of A's values a step.
 //  2. Block. k is cut into blocks of KC = 256, so one B block of a task (KC x 384
 //     floats) stays in L2 and one A sliver (KC x 6) in L1 while the kernel sweeps.
 //  3. Micro-kernel. A 6 x NR tile of C lives in 12 vector registers (of the 16 AVX2
