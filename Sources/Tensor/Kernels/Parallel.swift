@@ -144,7 +144,7 @@ final class WorkerPool: @unchecked Sendable {
         drain(body, iterations)
         // Out of iterations: wait only for the workers that joined. (Waiting for every place to be
         // taken cost a sleeping worker's wake-up on each loop that ran faster than it: chapter 2's
-        // small MLP trained at 0.6 times its speed with Dispatch.)
+        // small MLP trained at 0.6–0.8 times its speed with Dispatch.)
         let joined = helpers - openPlaces.exchange(0, ordering: .acquiringAndReleasing)
         while finished.load(ordering: .acquiring) < joined {}
         job = nil
