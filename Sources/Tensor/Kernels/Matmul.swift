@@ -235,6 +235,11 @@ private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int)
     }
     // Small matrices: a fixed number of chunks of whole products, one workspace each.
     let chunks = min(batch, 32)
+    #if AVX512
+    // After SixteenRows, what is left of each product: the rows below its last 16-row tile, if any.
+    let rest = SixteenRows.rest(of: p0)
+    let restPlan = sixteenRows && rest.m > 0 ? GemmPlan(rest, nr: plan.nr) : plan
+    #endif
     Parallel.forEach(chunks) { chunk in
         let workspace = Workspace(plan)
         for i in (chunk * batch / chunks)..<((chunk + 1) * batch / chunks) {
@@ -242,7 +247,7 @@ private func gemmBatched<V: SIMD>(_ batch: Int, _ p0: GemmProblem, _ item: (Int)
             // SixteenRows computes whole 16-row tiles and leaves the rows below them, a smaller product.
             let p = sixteenRows ? SixteenRows.run(item(i), bBlock: workspace.bBlock) : item(i)
             if p.m == 0 { continue }
-            let plan = sixteenRows ? GemmPlan(p, nr: plan.nr) : plan
+            let plan = restPlan
             #else
             let p = item(i)
             #endif
@@ -278,10 +283,15 @@ private enum SixteenRows {
             packBSliver(p, cols: 0, nr: 16, k0: 0, kc: p.k, bBlock)
             (b, ldb) = (UnsafePointer(bBlock), 16)
         }
-        let full = p.m / 16 * 16
-        for i0 in stride(from: 0, to: full, by: 16) {
+        for i0 in stride(from: 0, to: p.m / 16 * 16, by: 16) {
             tile(p.k, p.a + i0 * p.lda, p.lda, b, ldb, p.c + i0 * p.ldc, p.ldc, p.accumulate)
         }
+        return rest(of: p)
+    }
+
+    /// The rows of `p` below its last whole 16-row tile, as a product of their own (m = 0 if none).
+    static func rest(of p: GemmProblem) -> GemmProblem {
+        let full = p.m / 16 * 16
         return GemmProblem(transA: false, transB: p.transB, m: p.m - full, n: p.n, k: p.k,
                            a: p.a + full * p.lda, lda: p.lda, b: p.b, ldb: p.ldb,
                            c: p.c + full * p.ldc, ldc: p.ldc, accumulate: p.accumulate)
