@@ -91,8 +91,9 @@ struct ParallelTests {
         defer { counts.deallocate(); marks.deallocate() }
         Parallel.withThreads(2) {
             for round in 0..<rounds {
-                // Every 8th round, long enough a pause that the pool's worker stops spinning and sleeps.
-                if round % 8 == 0 { usleep(300) }
+                // Every 8th round, long enough a pause that the pool's worker stops spinning (after
+                // about 0.1 ms) and sleeps.
+                if round % 8 == 0 { usleep(1_000) }
                 Parallel.forEach(iterations) { i in
                     counts[round * iterations + i] += 1
                     marks[round * iterations + i] = round
